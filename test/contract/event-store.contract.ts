@@ -86,7 +86,7 @@ export function eventStoreContract(name: string, createFixture: () => Promise<Ev
     let store: EventStore;
     // A category unique to this run: `c<hex>` (no dashes inside a category).
     const category = `c${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const stream = (label = randomUUID()): string => `${category}-${label}`;
+    const stream = (label: string = randomUUID()): string => `${category}-${label}`;
     const ev = (type = 'ThingHappened', data: Record<string, unknown> = { n: 1 }): EventToAppend => ({
       id: randomUUID(),
       type,
