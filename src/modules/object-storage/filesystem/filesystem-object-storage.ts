@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import * as path from 'node:path';
+import { assertValidObjectKeyPrefix } from '../object-key-prefix';
+import {
+  assertValidObjectKey,
+  InvalidObjectKeyError,
+  type LifecycleRule,
+  type ObjectInfo,
+  ObjectNotFoundError,
+  ObjectStorage,
+  ObjectStorageUnavailableError,
+  type PutObjectOptions,
+} from '../object-storage.port';
+
+export interface FilesystemObjectStorageOptions {
+  /** Directory holding the objects (the service passes `DATA_DIR/objects`). Created on demand. */
+  readonly root: string;
+}
+
+/**
+ * A key cannot be stored because the filesystem already holds another object on its path: an
+ * object `a` and an object `a/b` cannot coexist as a file and a directory. The key scheme of the
+ * service never nests objects; this only guards against misuse.
+ */
+export class ObjectKeyConflictError extends InvalidObjectKeyError {
+  constructor(key: string) {
+    super(key);
+    this.message = 'Object key conflicts with an existing object on the filesystem';
+    this.name = 'ObjectKeyConflictError';
+  }
+}
+
+/** Names of in-flight writes start with '.', which no key segment may, so they never look like objects. */
+const TEMP_SUFFIX = '.tmp';
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** How often `put` recreates its directory when a concurrent `delete` removed it in between. */
+const PUT_DIRECTORY_ATTEMPTS = 5;
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/**
+ * ObjectStorage on the local filesystem: one file per object at `<root>/<key>`.
+ *
+ * - `put` writes a temp file in the target directory, fsyncs it, renames it over the target and
+ *   fsyncs the directory: readers see the old object, none, or the whole new one, and an
+ *   acknowledged put survives a crash.
+ * - `delete` unlinks, fsyncs the directory (a deletion is a compliance fact, it must stick) and
+ *   removes parent directories left empty, up to (not including) the root.
+ * - `list` walks one directory at a time, in key order, and skips temp files and foreign names.
+ * - Not-found conditions become ObjectNotFoundError / null / success; every other filesystem
+ *   failure (EACCES, ENOSPC, EIO, EROFS …) becomes ObjectStorageUnavailableError.
+ */
+export class FilesystemObjectStorage extends ObjectStorage {
+  readonly kind = 'filesystem';
+  private readonly root: string;
+
+  constructor(options: FilesystemObjectStorageOptions) {
+    super();
+    if (!options.root) throw new Error('FilesystemObjectStorage: root directory is required');
+    this.root = path.resolve(options.root);
+  }
+
+  async put(key: string, body: Buffer, _options?: PutObjectOptions): Promise<void> {
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      await this.writeTempFile(dir, temp, body);
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      }
+      await fsyncDirectory(dir);
+    } catch (err) {
+      throw await this.putFailure(key, err);
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const file = this.pathOf(key);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      if (await this.isMissing(err)) throw new ObjectNotFoundError(key);
+      throw unavailable('get', err);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const file = this.pathOf(key);
+    try {
+      const stats = await stat(file);
+      if (!stats.isFile()) return null;
+      return { key, size: stats.size, lastModified: stats.mtime };
+    } catch (err) {
+      if (await this.isMissing(err)) return null;
+      throw unavailable('head', err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (await this.isMissing(err)) return;
+      throw unavailable('delete', err);
+    }
+    try {
+      const remaining = await this.removeEmptyParents(path.dirname(file));
+      await fsyncDirectory(remaining);
+    } catch (err) {
+      throw unavailable('delete', err);
+    }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) assertValidObjectKey(key);
+    for (const key of new Set(keys)) await this.delete(key);
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Validated on the first `next()`: the generator body does nothing until it is iterated.
+    return this.walkPrefix(prefix);
+  }
+
+  async ensureLifecycleRules(_rules: readonly LifecycleRule[]): Promise<boolean> {
+    return false;
+  }
+
+  async checkHealth(): Promise<void> {
+    const probe = path.join(this.root, `.health.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+      const handle = await open(probe, 'wx', FILE_MODE);
+      try {
+        await handle.writeFile(Buffer.from([0]));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await unlink(probe);
+    } catch (err) {
+      await unlink(probe).catch(() => undefined);
+      throw unavailable('health check', err);
+    }
+  }
+
+  /** Absolute path of a key's file; refuses invalid keys and anything resolving outside the root. */
+  private pathOf(key: string): string {
+    assertValidObjectKey(key);
+    const file = path.join(this.root, ...key.split('/'));
+    if (!file.startsWith(this.root + path.sep)) throw new InvalidObjectKeyError(key);
+    return file;
+  }
+
+  private async writeTempFile(dir: string, temp: string, body: Buffer): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let handle;
+      try {
+        const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+        if (created !== undefined) await fsyncNewDirectories(created, dir);
+        handle = await open(temp, 'wx', FILE_MODE);
+      } catch (err) {
+        // A concurrent delete may remove the (then empty) directories between mkdir and open.
+        if (errorCode(err) === 'ENOENT' && attempt < PUT_DIRECTORY_ATTEMPTS) continue;
+        throw err;
+      }
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+        await handle.close();
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      }
+      return;
+    }
+  }
+
+  private async putFailure(key: string, err: unknown): Promise<Error> {
+    const code = errorCode(err);
+    // ENOTDIR / EEXIST (from mkdir): an ancestor of the key is an object file;
+    // EISDIR (from rename): the key is a directory holding other objects.
+    if ((code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') && (await this.rootIsDirectory())) {
+      return new ObjectKeyConflictError(key);
+    }
+    return unavailable('put', err);
+  }
+
+  /** Not-found, unless the root itself is gone bad (then the storage, not the object, is the problem). */
+  private async isMissing(err: unknown): Promise<boolean> {
+    const code = errorCode(err);
+    if (code === undefined || !MISSING_CODES.has(code)) return false;
+    if (code === 'ENOENT') return true;
+    return this.rootIsDirectory();
+  }
+
+  private async rootIsDirectory(): Promise<boolean> {
+    try {
+      return (await stat(this.root)).isDirectory();
+    } catch (err) {
+      return errorCode(err) === 'ENOENT';
+    }
+  }
+
+  /** Removes `dir` and its ancestors while they are empty, never the root; returns the first one left. */
+  private async removeEmptyParents(dir: string): Promise<string> {
+    let current = dir;
+    while (current !== this.root && current.startsWith(this.root + path.sep)) {
+      try {
+        await rmdir(current);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') return current;
+        if (code !== 'ENOENT') throw err;
+      }
+      current = path.dirname(current);
+    }
+    return this.root;
+  }
+
+  private async *walkPrefix(prefix: string): AsyncGenerator<ObjectInfo> {
+    assertValidObjectKeyPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    yield* this.walk(dirKey, prefix.slice(slash + 1));
+  }
+
+  /** Depth-first, children sorted so that keys come out in byte order ('a-b' < 'a/x' < 'a0'). */
+  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<ObjectInfo> {
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (await this.isMissing(err)) return;
+      throw unavailable('list', err);
+    }
+    const children = entries
+      .filter((e) => SEGMENT.test(e.name) && e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ name: e.name, isDirectory: e.isDirectory(), order: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    for (const child of children) {
+      const key = dirKey === '' ? child.name : `${dirKey}/${child.name}`;
+      if (child.isDirectory) {
+        yield* this.walk(key, '');
+        continue;
+      }
+      let info: ObjectInfo;
+      try {
+        const stats = await stat(path.join(dir, child.name));
+        if (!stats.isFile()) continue;
+        info = { key, size: stats.size, lastModified: stats.mtime };
+      } catch (err) {
+        if (await this.isMissing(err)) continue; // deleted while listing
+        throw unavailable('list', err);
+      }
+      yield info;
+    }
+  }
+}
+
+function unavailable(operation: string, err: unknown): ObjectStorageUnavailableError {
+  const code = errorCode(err) ?? 'unknown error';
+  return new ObjectStorageUnavailableError(`Filesystem object storage: ${operation} failed (${code})`, err);
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `mkdir -p` created `first` … `last`: make their entries durable in their parents. */
+async function fsyncNewDirectories(first: string, last: string): Promise<void> {
+  let current = last;
+  for (;;) {
+    await fsyncDirectory(path.dirname(current));
+    if (current === first) return;
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
