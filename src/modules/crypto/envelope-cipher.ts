@@ -1,4 +1,4 @@
-import { open, seal, SEAL_OVERHEAD } from './aes-gcm';
+import { assertKey, open, seal, SEAL_OVERHEAD } from './aes-gcm';
 import { DecryptionFailedError } from './crypto.errors';
 
 /**
@@ -18,6 +18,7 @@ export function encryptBytes(key: Buffer, plaintext: Buffer, aad: string): Buffe
 
 /** Throws DecryptionFailedError on an unknown version, a truncated blob, a wrong key or AAD, or tampering. */
 export function decryptBytes(key: Buffer, blob: Buffer, aad: string): Buffer {
+  assertKey(key);
   if (blob.length < ENVELOPE_OVERHEAD) {
     throw new DecryptionFailedError('Decryption failed: the blob is truncated');
   }

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../event-store/event-store.port';
-import { open, seal } from './aes-gcm';
+import { assertKey, open, seal } from './aes-gcm';
 import { DecryptionFailedError } from './crypto.errors';
 
 /**
@@ -48,6 +48,7 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Throws DecryptionFailedError on a wrong key, event or field, an unknown version, or tampering. */
 export function decryptField(key: Buffer, eventId: string, fieldName: string, field: EncryptedField): JsonValue {
+  assertKey(key);
   const text = field.$pii;
   if (!text.startsWith(PREFIX)) throw new DecryptionFailedError('Decryption failed: unknown field format');
   const encoded = text.slice(PREFIX.length);
