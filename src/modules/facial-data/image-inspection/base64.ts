@@ -1,0 +1,85 @@
+import { ImageInputError } from './image-input.error';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const NOT_IN_ALPHABET = /[^A-Za-z0-9+/]/;
+
+/** The decoded size of a canonical base64 text of `length` characters with `padding` `=` signs. */
+export function decodedLength(length: number, padding: number): number {
+  return (length / 4) * 3 - padding;
+}
+
+/**
+ * Decodes canonical standard base64 (RFC 4648 §4): alphabet `A-Z a-z 0-9 + /`, length a multiple
+ * of 4, `=` padding only at the end and exactly as needed, unused bits of the last symbol zero.
+ * No whitespace, no line breaks, no `data:` prefix, no URL-safe `-`/`_`.
+ *
+ * The size is checked before anything is decoded: a text whose decoded size would exceed
+ * `maxDecodedBytes` is refused with PAYLOAD_TOO_LARGE (HTTP 413); anything malformed with
+ * INVALID_BASE64 (HTTP 400). Messages never quote the input.
+ */
+export function decodeBase64Strict(text: unknown, maxDecodedBytes: number): Buffer {
+  if (!Number.isSafeInteger(maxDecodedBytes) || maxDecodedBytes < 0) {
+    throw new RangeError('maxDecodedBytes must be a non-negative safe integer');
+  }
+  if (typeof text !== 'string') {
+    throw new ImageInputError('INVALID_BASE64', 'imageBase64 must be a string of standard base64');
+  }
+
+  // Size first, from the length alone: an oversized body is refused without scanning it.
+  const upperBound = Math.ceil(text.length / 4) * 3;
+  if (upperBound - 2 > maxDecodedBytes) {
+    throw new ImageInputError(
+      'PAYLOAD_TOO_LARGE',
+      `the decoded image would exceed the limit of ${maxDecodedBytes} bytes`,
+    );
+  }
+  if (text.length % 4 !== 0) {
+    throw new ImageInputError('INVALID_BASE64', 'imageBase64 length is not a multiple of 4 (padding missing or extra characters)');
+  }
+  if (text.length === 0) {
+    return Buffer.alloc(0);
+  }
+
+  let padding = 0;
+  if (text.endsWith('==')) padding = 2;
+  else if (text.endsWith('=')) padding = 1;
+  const size = decodedLength(text.length, padding);
+  if (size > maxDecodedBytes) {
+    throw new ImageInputError(
+      'PAYLOAD_TOO_LARGE',
+      `the decoded image would exceed the limit of ${maxDecodedBytes} bytes`,
+    );
+  }
+
+  const body = padding === 0 ? text : text.slice(0, text.length - padding);
+  const bad = NOT_IN_ALPHABET.exec(body);
+  if (bad) {
+    throw new ImageInputError('INVALID_BASE64', describeBadCharacter(bad[0], bad.index));
+  }
+
+  // Canonical form: the bits the padding leaves unused must be zero, otherwise several texts
+  // would decode to the same bytes.
+  if (padding === 2 && (ALPHABET.indexOf(body[body.length - 1]) & 0x0f) !== 0) {
+    throw new ImageInputError('INVALID_BASE64', 'imageBase64 is not canonical: non-zero bits before the padding');
+  }
+  if (padding === 1 && (ALPHABET.indexOf(body[body.length - 1]) & 0x03) !== 0) {
+    throw new ImageInputError('INVALID_BASE64', 'imageBase64 is not canonical: non-zero bits before the padding');
+  }
+
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== size) {
+    // Cannot happen after the checks above; kept so a decoder change can never slip through.
+    throw new ImageInputError('INVALID_BASE64', 'imageBase64 did not decode to the expected length');
+  }
+  return bytes;
+}
+
+function describeBadCharacter(character: string, offset: number): string {
+  const code = character.charCodeAt(0);
+  let kind = 'a character outside the standard base64 alphabet';
+  if (character === '=') kind = 'padding before the end';
+  else if (character === '-' || character === '_') kind = 'a URL-safe base64 character';
+  else if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) kind = 'whitespace';
+  else if (character === ':' || character === ';' || character === ',') kind = 'a data: URL prefix or separator';
+  return `imageBase64 contains ${kind} at offset ${offset}`;
+}
