@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../clock/clock.port';
@@ -45,7 +44,7 @@ async function raceInWorkers<T>(count: number, body: string, args: unknown): Pro
       (error) => parentPort.postMessage({ error: String((error && error.stack) || error) }),
     );`;
   const gate = new SharedArrayBuffer(4);
-  const swcPath = createRequire(import.meta.url).resolve('@swc/core');
+  const swcPath = createRequire(__filename).resolve('@swc/core');
   const workers = Array.from({ length: count }, () => new Worker(harness, { eval: true, workerData: { swcPath, gate, body, args } }));
   try {
     const ready: Promise<void>[] = [];
@@ -252,7 +251,7 @@ describe('SqliteKeyStore', () => {
         await store.close();
       }`;
     const results = await raceInWorkers<Record<string, string>>(4, body, {
-      module: fileURLToPath(new URL('./sqlite-key-store.ts', import.meta.url)),
+      module: path.join(__dirname, 'sqlite-key-store.ts'),
       dataDir,
       masterKey: master.key.toString('base64'),
       masterKeyId: master.keyId,

@@ -1,0 +1,152 @@
+import 'reflect-metadata';
+import helmet from '@fastify/helmet';
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { mkdirSync } from 'node:fs';
+import { AppModule, type AppOverrides } from './app.module';
+import { DomainError } from './common/errors/domain-error';
+import { sendProblem } from './common/errors/problem.filter';
+import { PROBLEM_CONTENT_TYPE, problem } from './common/errors/problem';
+import type { AppConfig } from './modules/config/app-config';
+import { AppLogger, createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Deeper JSON than this is refused before validation walks it. */
+export const MAX_JSON_DEPTH = 32;
+
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function validationProblem(errors: ValidationError[]): DomainError {
+  const flat: { property: string; problems: string[] }[] = [];
+  const walk = (list: ValidationError[], prefix: string) => {
+    for (const error of list) {
+      const property = prefix ? `${prefix}.${error.property}` : error.property;
+      if (error.constraints) flat.push({ property, problems: Object.values(error.constraints) });
+      if (error.children?.length) walk(error.children, property);
+    }
+  };
+  walk(errors, '');
+  const unknown = flat.find((f) => f.problems.some((p) => p.includes('should not exist')));
+  if (unknown) return new DomainError('UNKNOWN_FIELD', 400, `Unknown field: ${unknown.property}`, { errors: flat });
+  return new DomainError('VALIDATION_FAILED', 400, flat.map((f) => `${f.property}: ${f.problems.join(', ')}`).join('; ') || 'Invalid request', { errors: flat });
+}
+
+/** Body limit: the Base64 of the largest upload, plus room for the rest of the JSON. */
+export function bodyLimitFor(config: AppConfig): number {
+  return Math.ceil(config.uploads.maxBytes / 3) * 4 + 64 * 1024;
+}
+
+/**
+ * Builds the whole service (without listening). Used by main.ts, the end-to-end tests and the
+ * benchmarks, so they all run exactly what production runs.
+ */
+export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestFastifyApplication> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const logger = overrides.logger ?? new PinoAppLogger(createRootLogger(config.logLevel));
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger.root,
+    disableRequestLogging: config.logLevel === 'warn' || config.logLevel === 'error' || config.logLevel === 'silent',
+    requestIdLogLabel: 'reqId',
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+    bodyLimit: bodyLimitFor(config),
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: 72_000,
+    maxParamLength: 256,
+    trustProxy: config.http.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+  const fastify = adapter.getInstance();
+
+  // Every log line of a request carries its id; the id is echoed back.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    runWithLogger(request.log as unknown as Logger, done);
+  });
+
+  // JSON only, with prototype-poisoning protection (the default parser's), and a depth limit.
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    defaultJson(request, body as string, (error: Error | null, value?: unknown) => {
+      if (error) return done(Object.assign(new DomainError('MALFORMED_JSON', 400, 'The body is not valid JSON, or uses a forbidden key such as __proto__ or constructor'), {}), undefined);
+      if (exceedsDepth(value, MAX_JSON_DEPTH)) return done(new DomainError('JSON_TOO_DEEP', 400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(null, value);
+    });
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { ...overrides, logger }), adapter, {
+    logger: new PinoNestLogger(logger.root),
+    bufferLogs: false,
+  });
+
+  fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));
+  fastify.setNotFoundHandler((request, reply) => {
+    void reply.status(404).header('Content-Type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem(404, 'NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`)));
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  if (config.http.corsOrigins.length > 0) {
+    app.enableCors({ origin: [...config.http.corsOrigins], methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 });
+  }
+
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      forbidUnknownValues: true,
+      stopAtFirstError: false,
+      exceptionFactory: validationProblem,
+    }),
+  );
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Photo Memory facial-data compliance API')
+      .setDescription(
+        'Every action on facial data is an immutable event. Errors are application/problem+json with a stable `code`. ' +
+          'POSTs that create something accept an Idempotency-Key header.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or staff token' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+
+  app.enableShutdownHooks();
+  await app.init();
+  await fastify.ready();
+  return app;
+}

@@ -1,0 +1,67 @@
+import type { Database } from 'better-sqlite3';
+import type { StoredEvent } from '../modules/event-store/event-store.port';
+
+/**
+ * A read model: plain data + a synchronous handler over its own SQLite tables. Projections are
+ * deterministic functions of the log (no clock, no I/O besides their tables), so any of them can
+ * be dropped and rebuilt from position zero, and a verification replay must give identical rows.
+ * Personal fields are stored as they are in the log (encrypted); readers decrypt them.
+ */
+export interface Projection {
+  readonly name: string;
+  /** Bump when the tables or the handler change: the runner then rebuilds this projection. */
+  readonly version: number;
+  /** Event types handled; others never reach `apply`. */
+  readonly eventTypes: readonly string[];
+  /** Tables owned, with the columns that order their rows for a comparison. */
+  readonly tables: readonly { readonly name: string; readonly orderBy: string }[];
+  /** Creates the tables and indexes (idempotent). */
+  setup(db: Database): void;
+  /**
+   * Applies one event inside the runner's transaction. Must not throw for well-formed events of
+   * its types; unknown shapes are ignored.
+   */
+  apply(db: Database, event: StoredEvent): void;
+}
+
+/** Prepared statements per database, created on first use (projections run on several databases: live and scratch). */
+export function statements<T extends Record<string, string>>(sql: T): (db: Database) => { [K in keyof T]: import('better-sqlite3').Statement } {
+  const cache = new WeakMap<Database, { [K in keyof T]: import('better-sqlite3').Statement }>();
+  return (db) => {
+    let prepared = cache.get(db);
+    if (!prepared) {
+      prepared = {} as { [K in keyof T]: import('better-sqlite3').Statement };
+      for (const key of Object.keys(sql) as (keyof T)[]) prepared[key] = db.prepare(sql[key]);
+      cache.set(db, prepared);
+    }
+    return prepared;
+  };
+}
+
+export function dropTables(db: Database, projection: Projection): void {
+  for (const table of projection.tables) db.exec(`DROP TABLE IF EXISTS ${table.name}`);
+}
+
+/** The ISO time an event happened (metadata.occurredAt, else the store's time). */
+export function occurredAt(event: StoredEvent): string {
+  const at = event.metadata.occurredAt;
+  return typeof at === 'string' ? at : event.created.toISOString();
+}
+
+export function actorOf(event: StoredEvent): string {
+  const actor = event.metadata.actor;
+  return typeof actor === 'string' ? actor : 'unknown';
+}
+
+export function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+export function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Personal fields are stored as the log has them (an encrypted `{ $pii }` object): keep as JSON text. */
+export function jsonText(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}

@@ -1,0 +1,49 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '../modules/config/app-config';
+import { EventStore } from '../modules/event-store/event-store.port';
+import { AppLogger } from '../modules/logging/logger';
+import { ALL_PROJECTIONS } from './index';
+import { ProjectionRunner } from './projection-runner';
+import { openReadModelDatabase } from './read-model-database';
+import { ReadModels } from './read-models';
+
+class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.runner.start();
+    // Serve requests only once the views reflect the log (bounded wait; readiness says the rest).
+    await this.runner.waitUntilCaughtUp(120_000).catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runner.stop();
+    this.readModels.db.close();
+  }
+}
+
+/** This instance's read models, fed from $all by the projection runner. */
+@Global()
+@Module({})
+export class ProjectionsModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: ProjectionsModule,
+      providers: [
+        { provide: ReadModels, inject: [AppConfig], useFactory: (config: AppConfig) => new ReadModels(openReadModelDatabase(join(config.dataDir, 'readmodels.db'))) },
+        {
+          provide: ProjectionRunner,
+          inject: [EventStore, ReadModels, AppLogger],
+          useFactory: (store: EventStore, readModels: ReadModels, logger: AppLogger) =>
+            new ProjectionRunner(store, readModels.db, ALL_PROJECTIONS, logger.root.child({ component: 'projections' })),
+        },
+        ProjectionLifecycle,
+      ],
+      exports: [ReadModels, ProjectionRunner],
+    };
+  }
+}

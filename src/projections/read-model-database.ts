@@ -1,0 +1,26 @@
+import Database, { type Database as Db } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The local SQLite database of read models. Each instance keeps its own; the log is the source of
+ * truth. synchronous=NORMAL is enough: the checkpoint is written in the same transaction as the
+ * rows, so a lost tail of transactions is simply replayed.
+ */
+export function openReadModelDatabase(file: string): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('secure_delete = ON');
+  db.pragma('cache_size = -65536');
+  db.exec(`CREATE TABLE IF NOT EXISTS projection_checkpoints (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    commit_position INTEGER,
+    prepare_position INTEGER,
+    events_applied INTEGER NOT NULL DEFAULT 0
+  )`);
+  return db;
+}
