@@ -27,7 +27,9 @@ export function keyStoreContract(adapter: string, createBackend: () => Promise<K
       opened.push(store);
       return store;
     };
-    const countReads = (store: CachingKeyStore) => vi.spyOn(store as any, 'readWrapped');
+    /** Spies on the adapter's store read (protected): how often the cache missed. */
+    const countReads = (store: CachingKeyStore) =>
+      vi.spyOn(store as unknown as { readWrapped: (subjectId: string) => Promise<unknown> }, 'readWrapped');
 
     beforeEach(async () => {
       backend = await createBackend();
