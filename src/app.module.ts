@@ -38,7 +38,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config, { clock: overrides.clock, logger: overrides.logger }),
+        ConfigModule.forRoot(config, { clock: overrides.clock, logger: overrides.logger, schedulers: overrides.schedulers }),
         EventStoreModule.forRoot(overrides.eventStore),
         CryptoModule.forRoot(overrides.keyStore),
         ObjectStorageModule.forRoot(overrides.objectStorage),
