@@ -5,6 +5,7 @@ import {
   WrongExpectedVersionError,
 } from '../../modules/event-store/event-store.errors';
 import { ObjectStorageUnavailableError } from '../../modules/object-storage/object-storage.port';
+import { KeyStoreUnavailableError, SubjectKeyDestroyedError } from '../../modules/crypto/crypto.errors';
 import { DomainError } from './domain-error';
 import { problem, type Problem } from './problem';
 
@@ -42,6 +43,12 @@ export function mapError(error: unknown): MappedError {
   }
   if (error instanceof ObjectStorageUnavailableError) {
     return { problem: problem(503, 'OBJECT_STORAGE_UNAVAILABLE', 'Object storage is unavailable; nothing was recorded. Retry later.'), retryAfterSeconds: 5, unexpected: false };
+  }
+  if (error instanceof KeyStoreUnavailableError) {
+    return { problem: problem(503, 'KEY_STORE_UNAVAILABLE', 'The key store is unavailable; nothing was recorded. Retry later.'), retryAfterSeconds: 5, unexpected: false };
+  }
+  if (error instanceof SubjectKeyDestroyedError) {
+    return { problem: problem(410, 'SUBJECT_ERASED', 'The data of this account has been erased'), unexpected: false };
   }
   if (error instanceof WrongExpectedVersionError) {
     return { problem: problem(409, 'CONCURRENCY_CONFLICT', 'The resource changed concurrently; retry the request'), unexpected: false };
