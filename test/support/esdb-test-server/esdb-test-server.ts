@@ -58,6 +58,13 @@ export interface EsdbTestServerStats {
   adminRequests: number;
 }
 
+/** What a client asked when it subscribed: `$all` or a stream, and from where (exclusive). */
+export interface SubscriptionRequestInfo {
+  readonly target: '$all' | string;
+  readonly from: 'start' | 'end' | bigint;
+  readonly filtered: boolean;
+}
+
 export interface ScavengeRequestInfo {
   readonly query: Readonly<Record<string, string>>;
   readonly username: string | null;
@@ -369,6 +376,7 @@ export class EsdbTestServer {
   private readonly failures = new Map<EsdbMethod, PendingFailure>();
   private readonly latency = new Map<EsdbMethod, number>();
   private readonly scavengeRequests: ScavengeRequestInfo[] = [];
+  private readonly subscriptionRequests: SubscriptionRequestInfo[] = [];
   private readonly statsData: EsdbTestServerStats = {
     appendCalls: 0,
     appendsInFlight: 0,
@@ -429,6 +437,10 @@ export class EsdbTestServer {
 
   get scavengeRequestLog(): readonly ScavengeRequestInfo[] {
     return this.scavengeRequests;
+  }
+
+  get subscriptionRequestLog(): readonly SubscriptionRequestInfo[] {
+    return this.subscriptionRequests;
   }
 
   /** Every record still in the log ($all order, system records included). */
@@ -775,8 +787,14 @@ export class EsdbTestServer {
       }
       const Case = streamsPb.ReadReq.Options.StreamOptions.RevisionOptionCase;
       let afterRevision: bigint | null = null;
-      if (streamOptions.getRevisionOptionCase() === Case.REVISION) afterRevision = BigInt(streamOptions.getRevision());
-      else if (streamOptions.getRevisionOptionCase() === Case.END) {
+      const revisionCase = streamOptions.getRevisionOptionCase();
+      this.subscriptionRequests.push({
+        target: stream,
+        from: revisionCase === Case.REVISION ? BigInt(streamOptions.getRevision()) : revisionCase === Case.END ? 'end' : 'start',
+        filtered: false,
+      });
+      if (revisionCase === Case.REVISION) afterRevision = BigInt(streamOptions.getRevision());
+      else if (revisionCase === Case.END) {
         const outcome = this.log.readStream(stream);
         const last = outcome.kind === 'ok' ? outcome.records[outcome.records.length - 1] : undefined;
         afterRevision = last ? last.revision : null;
@@ -788,6 +806,11 @@ export class EsdbTestServer {
       let after: bigint | null = null;
       if (all.getAllOptionCase() === Case.POSITION) after = BigInt(all.getPosition()!.getCommitPosition());
       else if (all.getAllOptionCase() === Case.END) after = this.log.lastPosition;
+      this.subscriptionRequests.push({
+        target: '$all',
+        from: all.getAllOptionCase() === Case.POSITION ? (after as bigint) : all.getAllOptionCase() === Case.END ? 'end' : 'start',
+        filtered: options.hasFilter(),
+      });
       target = { kind: 'all', after };
     }
     const multiplier = options.hasFilter() ? Math.max(1, options.getFilter()!.getCheckpointintervalmultiplier() || 1) : null;
