@@ -309,6 +309,8 @@ export class EsdbMemoryLog {
     }
     const entry = this.streamEntry(stream);
     const previousVersion = entry.lastRevision;
+    // Like the server, decided before the write: metadata written to a soft-deleted stream re-creates it.
+    const undeleteOriginal = isMetastream(stream) && this.isSoftDeleted(originalStreamOf(stream));
     if (events.length === 0) {
       return { kind: 'success', currentRevision: previousVersion, position: null };
     }
@@ -323,13 +325,10 @@ export class EsdbMemoryLog {
       // SoftUndeleteStream: keep the metadata, move $tb to the first new revision.
       written.push(...this.softUndelete(stream, previousVersion + 1n, created));
     }
-    if (isMetastream(stream)) {
+    if (undeleteOriginal) {
+      // SoftUndeleteMetastream: the new metadata, with $tb moved past the old events (re-created empty).
       const original = originalStreamOf(stream);
-      if (this.isSoftDeleted(original)) {
-        // SoftUndeleteMetastream: writing metadata to a soft-deleted stream re-creates it empty.
-        const originalEntry = this.streams.get(original);
-        written.push(...this.softUndelete(original, this.currentVersion(originalEntry) + 1n, created));
-      }
+      written.push(...this.softUndelete(original, this.currentVersion(this.streams.get(original)) + 1n, created));
     }
     this.publish(written);
     const last = written.filter((r) => r.stream === stream).pop()!;
