@@ -291,6 +291,14 @@ describe('OssTestServer', () => {
       expect((await errorOf(oss.listV2({ 'max-keys': 1 }))).status).toBe(500);
     });
 
+    it('a delay answers normally, late', async () => {
+      const oss = client(server, true);
+      await oss.put('a', Buffer.from('1'));
+      server.failNext('get', 1, { delayMs: 50 });
+      expect(Buffer.from((await oss.get('a')).content as Buffer).toString()).toBe('1');
+      expect(server.requestsOf('GetObject').map((r) => r.status)).toEqual([200]);
+    });
+
     it("'reset' drops the connection", async () => {
       const oss = client(server, false);
       server.failNext('get', 1, 'reset');

@@ -75,8 +75,11 @@ export interface StoredLifecycleRule {
 }
 
 export type FaultTarget = 'put' | 'get' | 'delete' | 'list' | 'any';
-/** An HTTP status to answer with, 'reset' to destroy the connection, 'hang' to never answer. */
-export type FaultKind = number | 'reset' | 'hang';
+/**
+ * An HTTP status to answer with, 'reset' to destroy the connection, 'hang' to never answer, or
+ * `{ delayMs }` to answer normally but late.
+ */
+export type FaultKind = number | 'reset' | 'hang' | { readonly delayMs: number };
 
 interface Fault {
   readonly target: FaultTarget;
@@ -151,6 +154,7 @@ export class OssTestServer {
   private boundPort = 0;
   private listening = false;
   private readonly createdAt = new Date();
+  private connectionsAccepted = 0;
 
   private constructor(options: OssTestServerOptions) {
     this.bucket = options.bucket;
@@ -171,6 +175,9 @@ export class OssTestServer {
           res.destroy();
         }
       });
+    });
+    this.server.on('connection', () => {
+      this.connectionsAccepted += 1;
     });
   }
 
@@ -194,6 +201,11 @@ export class OssTestServer {
   /** `http://127.0.0.1:PORT`, for `endpoint` with `sldEnable: true` (path-style). */
   get endpoint(): string {
     return `http://${this.host}:${this.boundPort}`;
+  }
+
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  get connectionCount(): number {
+    return this.connectionsAccepted;
   }
 
   get isListening(): boolean {
@@ -308,7 +320,10 @@ export class OssTestServer {
       return;
     }
     if (fault === 'hang') return; // the client times out; stop() drops the connection
-    if (typeof fault === 'number') {
+    if (typeof fault === 'object' && fault !== null) {
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (!this.listening || res.destroyed) return;
+    } else if (typeof fault === 'number') {
       const code = fault === 503 ? 'ServiceUnavailable' : fault >= 500 ? 'InternalError' : 'InjectedFault';
       return this.sendError(res, method, requestId, new HttpError(fault, code, `Injected fault (${fault}).`));
     }

@@ -106,6 +106,23 @@ describe('AliOssObjectStorage', () => {
       expect(server.requestsOf('PutObject')[1]!.signatureVersion).toBe('v1');
     });
 
+    describe('connections', () => {
+      it('reuses keep-alive connections', async () => {
+        const oss = storage();
+        for (let i = 0; i < 20; i++) await oss.put(`tmp/s/j/${i}`, Buffer.from('x'));
+        expect(server.requests).toHaveLength(20);
+        expect(server.connectionCount).toBeLessThan(5);
+      });
+
+      it('the idle-socket timeout does not cut a request that is slow to answer', async () => {
+        const oss = storage({ freeSocketTimeoutMs: 20, maxRetries: 0 });
+        await oss.put('tmp/s/j/slow', Buffer.from('slow'));
+        server.failNext('get', 1, { delayMs: 150 });
+        expect((await oss.get('tmp/s/j/slow')).toString()).toBe('slow');
+        expect(server.requestsOf('GetObject').map((r) => r.status)).toEqual([200]);
+      });
+    });
+
     describe('server-side encryption', () => {
       it('sends x-oss-server-side-encryption: AES256 on every put, overwrites included', async () => {
         const oss = storage();
