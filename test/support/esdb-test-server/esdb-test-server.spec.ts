@@ -130,7 +130,7 @@ describe('EsdbTestServer (raw client)', () => {
       await client.appendToStream('soft-1', [event(), event()]);
       await client.deleteStream('soft-1');
       expect(await failure(collect(client.readStream('soft-1')))).toBeInstanceOf(StreamNotFoundError);
-      expect((await client.getStreamMetadata('soft-1')).metadata).toEqual({ truncateBefore: 9223372036854775807 });
+      expect((await client.getStreamMetadata('soft-1')).metadata).toEqual({ truncateBefore: Number(9223372036854775807n) });
       // stream_exists on a soft-deleted stream: EventStoreDB answers "stream deleted".
       expect(await failure(client.appendToStream('soft-1', [event()], { expectedRevision: STREAM_EXISTS }))).toBeInstanceOf(
         StreamDeletedError,
