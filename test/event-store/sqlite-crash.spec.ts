@@ -23,7 +23,6 @@ const child = join(root, 'dist/test/support/sqlite-crash-appender.child.js');
 
 function buildProblem(): string | null {
   if (!existsSync(child)) return `${child} is missing: run \`npm run build\` first (npm test does)`;
-  const built = statSync(child).mtimeMs;
   const sources = [
     join(root, 'test/support/sqlite-crash-appender.child.ts'),
     ...readdirSync(join(root, 'src/modules/event-store/sqlite'))
