@@ -114,6 +114,7 @@ export class FakeAiServer {
     if (fault?.kind === 'status') {
       record(fault.status);
       if (fault.retryAfterSeconds !== undefined) response.setHeader('retry-after', String(fault.retryAfterSeconds));
+      if (fault.status >= 300 && fault.status < 400) response.setHeader('location', 'http://127.0.0.1:1/v1/process');
       return this.problem(response, fault.status, fault.status >= 500 ? 'UPSTREAM_FAILURE' : 'REQUEST_REFUSED', 'injected failure');
     }
     if (!authorized) {

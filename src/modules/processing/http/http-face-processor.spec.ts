@@ -116,6 +116,14 @@ describe('HttpFaceProcessor: against the fake AI server', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('does not follow redirects: the image goes to the configured server only', async () => {
+    server.failNext(1, 307);
+    const error = await failure(adapter().process(input('ai-edit')));
+    expect(error).toMatchObject({ code: 'PROCESSOR_REJECTED', retryable: false });
+    expect(error.message).toContain('HTTP 307');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('answers a wrong token with PROCESSOR_REJECTED and never puts the token in the message', async () => {
     const error = await failure(adapter({ token: 'wrong-token-value' }).process(input('ai-edit')));
     expect(error).toMatchObject({ code: 'PROCESSOR_REJECTED', retryable: false });

@@ -65,7 +65,8 @@ class Retryable extends Error {
  * Failures: a timeout (AbortSignal) is PROCESSOR_TIMEOUT, retryable by the job; network errors and
  * 5xx/429/408 answers are retried here with exponential backoff, then PROCESSOR_UNAVAILABLE
  * (retryable); any other 4xx is PROCESSOR_REJECTED (not retryable); a malformed answer, or an
- * artwork that fails the image inspector, is PROCESSOR_REJECTED. Nothing is logged, and error
+ * artwork that fails the image inspector, is PROCESSOR_REJECTED. Redirects are not followed (the
+ * image must reach only the configured server): a 3xx is PROCESSOR_REJECTED. Nothing is logged, and error
  * messages never carry image bytes, the token or the server's body.
  */
 export class HttpFaceProcessor extends FaceProcessor {
@@ -164,7 +165,7 @@ export class HttpFaceProcessor extends FaceProcessor {
 
       let response: Response;
       try {
-        response = await this.fetchImpl(this.endpoint, { method: 'POST', headers, body, signal: controller.signal, redirect: 'error' });
+        response = await this.fetchImpl(this.endpoint, { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
       } catch {
         if (controller.signal.aborted) throw this.timeout();
         throw new Retryable(undefined, undefined);
