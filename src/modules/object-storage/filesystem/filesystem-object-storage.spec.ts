@@ -114,7 +114,7 @@ describe('FilesystemObjectStorage', () => {
     });
 
     it('deleteMany clears a whole job directory tree', async () => {
-      const keys = ['tmp/s1/job/a', 'tmp/s1/job/b', 'tmp/s1/job/sub/c'];
+      const keys = ['tmp/s1/job/a', 'tmp/s1/job/b', 'tmp/s1/job/sub/c', 'tmp/s1/job/sub/deeper/d', 'tmp/s1/other/e'];
       for (const key of keys) await storage.put(key, Buffer.from(key));
       await storage.put('originals/s1/keep', Buffer.from('keep'));
       await storage.deleteMany(keys);

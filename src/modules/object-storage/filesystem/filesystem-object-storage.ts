@@ -113,24 +113,27 @@ export class FilesystemObjectStorage extends ObjectStorage {
   }
 
   async delete(key: string): Promise<void> {
-    const file = this.pathOf(key);
-    try {
-      await unlink(file);
-    } catch (err) {
-      if (await this.isMissing(err)) return;
-      throw unavailable('delete', err);
-    }
-    try {
-      const remaining = await this.removeEmptyParents(path.dirname(file));
-      await fsyncDirectory(remaining);
-    } catch (err) {
-      throw unavailable('delete', err);
-    }
+    const dir = await this.unlinkObject(key);
+    if (dir !== null) await this.settleDirectories([dir]);
   }
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const key of keys) assertValidObjectKey(key);
-    for (const key of new Set(keys)) await this.delete(key);
+    const touched = new Set<string>();
+    let failure: unknown;
+    try {
+      for (const key of new Set(keys)) {
+        const dir = await this.unlinkObject(key);
+        if (dir !== null) touched.add(dir);
+      }
+    } catch (err) {
+      failure = err;
+    }
+    // Settle what was deleted even when a later key failed: those deletions must stick.
+    await this.settleDirectories([...touched]).catch((err: unknown) => {
+      failure ??= err;
+    });
+    if (failure !== undefined) throw failure;
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -219,7 +222,39 @@ export class FilesystemObjectStorage extends ObjectStorage {
     }
   }
 
-  /** Removes `dir` and its ancestors while they are empty, never the root; returns the first one left. */
+  /** Unlinks a key's file; answers its directory, or null when there was nothing to delete. */
+  private async unlinkObject(key: string): Promise<string | null> {
+    const file = this.pathOf(key);
+    try {
+      await unlink(file);
+      return path.dirname(file);
+    } catch (err) {
+      if (await this.isMissing(err)) return null;
+      throw unavailable('delete', err);
+    }
+  }
+
+  /**
+   * After unlinks: removes the directories left empty (deepest first, never the root) and fsyncs
+   * each directory that lost an entry, once, so the deletions are durable.
+   */
+  private async settleDirectories(dirs: readonly string[]): Promise<void> {
+    const depth = (dir: string) => dir.split(path.sep).length;
+    const toSync = new Set<string>();
+    try {
+      for (const dir of [...dirs].sort((a, b) => depth(b) - depth(a))) toSync.add(await this.removeEmptyParents(dir));
+      for (const dir of toSync) {
+        // A directory emptied later in the loop is gone; the ancestor its removal reached is synced too.
+        await fsyncDirectory(dir).catch((err: unknown) => {
+          if (errorCode(err) !== 'ENOENT') throw err;
+        });
+      }
+    } catch (err) {
+      throw unavailable('delete', err);
+    }
+  }
+
+  /** Removes `dir` and its ancestors while they are empty, never the root; answers the first one left. */
   private async removeEmptyParents(dir: string): Promise<string> {
     let current = dir;
     while (current !== this.root && current.startsWith(this.root + path.sep)) {
