@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConsentModule } from '../consent/consent.module';
 import { ArtworksReadModel } from './artworks/artworks.read-model';
+import { CancelJobsHandler } from './cancel-jobs/cancel-jobs.handler';
+import { GetJobController } from './get-job/get-job.controller';
+import { JobsView } from './jobs/jobs.view';
+import { ProcessingWorker } from './processing-worker/processing-worker';
+import { QueueJobController } from './queue-job/queue-job.controller';
+import { QueueJobHandler } from './queue-job/queue-job.handler';
+import { TempFilesSaga } from './temp-files/temp-files.saga';
 import { DeleteArtworkController } from './delete-artwork/delete-artwork.controller';
 import { DeleteArtworkHandler } from './delete-artwork/delete-artwork.handler';
 import { DeleteImageController } from './delete-image/delete-image.controller';
@@ -33,6 +40,9 @@ import { UploadImageHandler } from './upload-image/upload-image.handler';
     GetArtworkController,
     ReadArtworkContentController,
     DeleteArtworkController,
+    // jobs
+    QueueJobController,
+    GetJobController,
   ],
   providers: [
     EncryptedObjects,
@@ -45,7 +55,13 @@ import { UploadImageHandler } from './upload-image/upload-image.handler';
     DeleteImageHandler,
     ReadArtworkContentHandler,
     DeleteArtworkHandler,
+    // jobs, the processing worker and the temp-file saga
+    JobsView,
+    QueueJobHandler,
+    CancelJobsHandler,
+    ProcessingWorker,
+    TempFilesSaga,
   ],
-  exports: [EncryptedObjects, ImagesReadModel, ArtworksReadModel],
+  exports: [EncryptedObjects, ImagesReadModel, ArtworksReadModel, JobsView, ProcessingWorker, TempFilesSaga],
 })
 export class FacialDataModule {}

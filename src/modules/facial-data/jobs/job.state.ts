@@ -21,6 +21,8 @@ export interface JobState {
   readonly attempts: number;
   readonly leaseUntil: string | null;
   readonly worker: string | null;
+  /** When the current (last) attempt started. */
+  readonly startedAt: string | null;
   readonly artworkId: string | null;
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly cancelReason: JobCancelReason | null;
@@ -44,6 +46,7 @@ export const initialJobState: JobState = {
   attempts: 0,
   leaseUntil: null,
   worker: null,
+  startedAt: null,
   artworkId: null,
   error: null,
   cancelReason: null,
@@ -69,7 +72,14 @@ export function evolveJob(state: JobState, event: RecordedEvent): JobState {
         requestHash: typeof event.metadata.requestHash === 'string' ? event.metadata.requestHash : null,
       };
     case 'JobStarted':
-      return { ...state, status: 'running', attempts: event.data.attempt, leaseUntil: event.data.leaseUntil, worker: event.data.worker };
+      return {
+        ...state,
+        status: 'running',
+        attempts: event.data.attempt,
+        leaseUntil: event.data.leaseUntil,
+        worker: event.data.worker,
+        startedAt: event.metadata.occurredAt,
+      };
     case 'TempFileCreated':
       return state.liveTempFiles.includes(event.data.objectKey)
         ? state
@@ -93,4 +103,22 @@ export function foldJob(events: readonly RecordedEvent[]): JobState {
 
 export function isFinished(state: JobState): boolean {
   return state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled';
+}
+
+/** Whether the job's lease has run out at `now` (a running job whose worker is presumed lost). */
+export function isLeaseExpired(state: JobState, now: Date): boolean {
+  return state.status === 'running' && (state.leaseUntil === null || Date.parse(state.leaseUntil) <= now.getTime());
+}
+
+/**
+ * Whether a worker may take the job at `now`: queued, or running with an expired lease (its
+ * worker died or gave the attempt up). Derived from the log only, so a restart loses nothing.
+ */
+export function isRunnable(state: JobState, now: Date): boolean {
+  return state.status === 'queued' || isLeaseExpired(state, now);
+}
+
+/** Whether `worker` holds the lease of `attempt` (the state a worker checks before it records a result). */
+export function holdsAttempt(state: JobState, worker: string, attempt: number): boolean {
+  return state.status === 'running' && state.worker === worker && state.attempts === attempt;
 }
