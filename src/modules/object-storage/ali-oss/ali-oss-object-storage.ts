@@ -331,6 +331,11 @@ export class AliOssObjectStorage extends ObjectStorage {
     this.httpsAgent.destroy();
   }
 
+  /** NestJS shutdown hook (called on providers when the application closes). */
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
+  }
+
   private async *pages(prefix: string): AsyncGenerator<ObjectInfo> {
     assertValidObjectKeyPrefix(prefix);
     let continuationToken: string | undefined;
