@@ -11,6 +11,7 @@ import { CryptoModule } from './modules/crypto/crypto.module';
 import type { KeyStore } from './modules/crypto/key-store.port';
 import { EventStoreModule } from './modules/event-store/event-store.module';
 import type { EventStore } from './modules/event-store/event-store.port';
+import { FacialDataModule } from './modules/facial-data/facial-data.module';
 import { HealthModule } from './modules/health/health.module';
 import { IdentityModule } from './modules/identity/identity.module';
 import { AppLogger } from './modules/logging/logger';
@@ -48,6 +49,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         IdentityModule,
         HealthModule,
+        FacialDataModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
