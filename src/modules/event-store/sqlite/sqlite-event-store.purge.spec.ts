@@ -137,6 +137,30 @@ describe('SqliteEventStore purge', () => {
     expect(rowsByStream()).toEqual({ 'live-1': 1 });
   });
 
+  it('waits, without blocking, for another connection\'s reader before truncating the WAL', async () => {
+    const marker = 'PERSONAL-MARKER-reader';
+    await store.append('face-1', [ev('Face', { geometry: marker })], 'no_stream');
+    await store.append('kept-1', [ev('Kept')], 'no_stream');
+    await store.tombstoneStream('face-1');
+    const reader = new Database(file, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM events').get();
+    let purged = false;
+    const purge = store.purge().then((r) => {
+      purged = true;
+      return r;
+    });
+    // Appends and reads still get through while the checkpoint waits for the reader.
+    await store.append('kept-1', [ev('Kept')], 0n);
+    expect(await collect(store.readStream('kept-1'))).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(purged).toBe(false);
+    reader.exec('COMMIT');
+    reader.close();
+    expect((await purge).removedEvents).toBe(1);
+    expect(fileBytesContain(marker)).toBe(false);
+  });
+
   it('shares one run between concurrent purge calls', async () => {
     await store.append('tomb-1', [ev()], 'no_stream');
     await store.tombstoneStream('tomb-1');

@@ -63,6 +63,8 @@ const MAX_APPEND_BYTES = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_REVISION = Number.MAX_SAFE_INTEGER;
 const NO_TIME_LIMIT = -Number.MAX_SAFE_INTEGER;
+const CHECKPOINT_BUSY_TIMEOUT_MS = 20;
+const CHECKPOINT_ATTEMPTS = 100;
 
 interface SerializedEvent {
   readonly id: string;
@@ -130,6 +132,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly pollIntervalMs: number;
+  private readonly busyTimeoutMs: number;
   private readonly s: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly filteredPageStatements = new Map<string, Statement>();
 
@@ -146,12 +149,10 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     super();
     this.clock = options.clock;
     this.pollIntervalMs = Math.max(1, options.pollIntervalMs ?? 250);
+    this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
     this.db = new Database(options.file);
     try {
-      configureConnection(this.db, {
-        synchronous: options.synchronous ?? 'FULL',
-        busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-      });
+      configureConnection(this.db, { synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: this.busyTimeoutMs });
       migrate(this.db);
       this.s = this.prepareStatements();
     } catch (error) {
@@ -616,15 +617,27 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return Math.min(cutoff, lastRevision + 1);
   }
 
-  /** Moves the WAL into the main file and truncates it, so purged data leaves the disk. */
+  /**
+   * Moves the WAL into the main file and truncates it, so purged data leaves the disk. A TRUNCATE
+   * checkpoint waits for other connections' readers through the busy handler, which would block
+   * the event loop for up to busy_timeout: each attempt gets a short timeout, and attempts are
+   * spaced by asynchronous waits instead.
+   */
   private async checkpoint(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
-      const result = this.guard(() => this.db.pragma('wal_checkpoint(TRUNCATE)')) as { busy: number }[];
+      const result = this.guard(() => {
+        this.db.pragma(`busy_timeout = ${CHECKPOINT_BUSY_TIMEOUT_MS}`);
+        try {
+          return this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        } finally {
+          this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+        }
+      });
       if (result[0]?.busy === 0) return;
-      if (attempt >= 40) {
+      if (attempt >= CHECKPOINT_ATTEMPTS) {
         throw new EventStoreUnavailableError(
-          'Purged events were deleted, but the WAL could not be checkpointed (another connection is reading); run purge again',
+          'Purged events were deleted, but the WAL could not be checkpointed (another connection kept reading); run purge again',
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -133,6 +133,13 @@ export class StreamEventsIterator implements AsyncIterableIterator<StoredEvent> 
       return Promise.resolve({ done: false, value: toStoredEvent(this.rows[this.index++]) });
     }
     if (this.finished) return Promise.resolve(DONE);
+    // The first page at once (most streams fit in it); later pages on the next event-loop turn.
+    if (this.reader === null) return this.loadPage();
+    return nextTurn().then(() => this.loadPage());
+  }
+
+  private loadPage(): Promise<IteratorResult<StoredEvent>> {
+    if (this.finished) return Promise.resolve(DONE);
     try {
       if (this.reader === null) {
         const opened = this.open();
