@@ -13,6 +13,9 @@ export interface PixelRegion {
   readonly height: number;
 }
 
+/** Mask value of a pixel inside a region (255, so the mask is directly a greyscale image). */
+export const MASKED = 255;
+
 /** Longest side of the coarse grid a region's fill is computed on. */
 const GRID_SIDE = 128;
 
@@ -28,15 +31,26 @@ const GRID_SIDE = 128;
  * interpolated bilinearly back onto the region's pixels: the cost per region is bounded whatever
  * the image size. Pixels outside the regions are left exactly as they were.
  *
- * Returns a new image and the union mask (1 inside a region). Throws RangeError when the regions
+ * Returns a new image, the union mask (255 inside a region, 0 elsewhere) and the number of pixels
+ * filled. Throws RangeError when the regions
  * leave no known pixel around one of them.
  */
-export function fillRegions(image: RawImage, regions: readonly PixelRegion[]): { image: RawImage; mask: Uint8Array } {
+export function fillRegions(
+  image: RawImage,
+  regions: readonly PixelRegion[],
+): { image: RawImage; mask: Buffer; pixelsFilled: number } {
   const { width, height, channels } = image;
-  const mask = new Uint8Array(width * height);
+  const mask = Buffer.alloc(width * height);
+  let masked = 0;
   for (const region of regions) {
     for (let y = region.y; y < region.y + region.height; y++) {
-      mask.fill(1, y * width + region.x, y * width + region.x + region.width);
+      const start = y * width + region.x;
+      for (let at = start; at < start + region.width; at++) {
+        if (mask[at] === 0) {
+          mask[at] = MASKED;
+          masked++;
+        }
+      }
     }
   }
   const output = Buffer.from(image.data);
@@ -109,7 +123,7 @@ export function fillRegions(image: RawImage, regions: readonly PixelRegion[]): {
     }
   }
 
-  return { image: { data: output, width, height, channels }, mask };
+  return { image: { data: output, width, height, channels }, mask, pixelsFilled: masked };
 }
 
 function clamp(value: number, low: number, high: number): number {

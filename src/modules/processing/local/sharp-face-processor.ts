@@ -174,21 +174,19 @@ export class SharpFaceProcessor extends FaceProcessor {
     intermediates: ProcessingIntermediate[],
   ): Promise<ProcessingOutput> {
     checkRegionsInside(regions, image.width, image.height);
-    let filled: { image: RawImage; mask: Uint8Array };
+    let filled: ReturnType<typeof fillRegions>;
     try {
       filled = fillRegions(image, regions);
     } catch (error) {
       if (error instanceof RangeError) throw new ProcessingError('INVALID_OPTIONS', 'a region has nothing around it to fill from');
       throw error;
     }
-    const maskImage: RawImage = { data: Buffer.from(filled.mask.map((v) => v * 255)), width: image.width, height: image.height, channels: 1 };
-    const mask = await encode(maskImage, 'png', FAST_PNG);
+    const mask = await encode({ data: filled.mask, width: image.width, height: image.height, channels: 1 }, 'png', FAST_PNG);
     const artwork = await encode(filled.image, format);
-    const pixelsFilled = filled.mask.reduce((sum, v) => sum + v, 0);
     return {
       artwork: artworkOf(artwork, format),
       intermediates: [...intermediates, { name: 'erase-mask.png', bytes: mask.data }],
-      summary: { operation: 'normalized-convolution-fill', regionsFilled: regions.length, pixelsFilled },
+      summary: { operation: 'normalized-convolution-fill', regionsFilled: regions.length, pixelsFilled: filled.pixelsFilled },
     };
   }
 
