@@ -69,6 +69,11 @@ export class EsdbAllSubscription implements AllSubscription {
     this.connect();
   }
 
+  /** Events received and not yet handed to the consumer. */
+  get bufferedEvents(): number {
+    return this.queuedEvents;
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<SubscriptionBatch> {
     return {
       next: () => this.nextBatch(),
@@ -170,7 +175,8 @@ export class EsdbAllSubscription implements AllSubscription {
       return;
     }
     this.failures += 1;
-    this.push({ kind: 'resubscribed' });
+    // One marker per outage is enough, however many attempts it takes.
+    if (this.queue[this.queue.length - 1]?.kind !== 'resubscribed') this.push({ kind: 'resubscribed' });
     const delay = backoffDelay({ baseDelayMs: this.options.baseDelayMs, maxDelayMs: this.options.maxDelayMs }, this.failures);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -7,6 +7,7 @@ import {
   FORWARDS,
   jsonEvent,
   NO_STREAM,
+  metastreamOf,
   START,
   STREAM_EXISTS,
   StreamDeletedError as ClientStreamDeletedError,
@@ -232,16 +233,27 @@ export class EventStoreDbEventStore extends EventStore {
 
   async getStreamMetadata(stream: string): Promise<StreamMetadata | null> {
     this.assertOpen();
-    // The client's result also carries `metastreamRevision`, which 6.x fills with a commit
-    // position (a known bug): it is never used here.
-    const result = await this.retrying('getStreamMetadata', stream, undefined, () => this.client.getStreamMetadata(stream));
-    const raw = result.metadata;
-    if (!raw) return null;
+    // Read `$$<stream>` directly rather than through the client's getStreamMetadata: that one has no
+    // deadline (reads ignore it) and fills `metastreamRevision` with a commit position (a known bug).
+    const page = await this.retrying('getStreamMetadata', stream, undefined, async () => {
+      try {
+        return await this.collectPage(
+          this.client.readStream(metastreamOf(stream), { direction: BACKWARDS, fromRevision: END, maxCount: 1 }),
+          this.deadlineMs,
+        );
+      } catch (error) {
+        if (error instanceof ClientStreamNotFoundError) return [];
+        throw error;
+      }
+    });
+    const e = page[0]?.event;
+    if (!e || !e.isJson || typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) return null;
+    const raw = e.data as Record<string, unknown>;
     const out: { maxAge?: number; maxCount?: number; truncateBefore?: bigint } = {};
-    if (typeof raw.maxAge === 'number') out.maxAge = raw.maxAge;
-    if (typeof raw.maxCount === 'number') out.maxCount = raw.maxCount;
-    if (typeof raw.truncateBefore === 'number') {
-      out.truncateBefore = raw.truncateBefore >= SOFT_DELETED_TB ? DELETED_STREAM_REVISION : BigInt(Math.trunc(raw.truncateBefore));
+    if (typeof raw.$maxAge === 'number') out.maxAge = raw.$maxAge;
+    if (typeof raw.$maxCount === 'number') out.maxCount = raw.$maxCount;
+    if (typeof raw.$tb === 'number') {
+      out.truncateBefore = raw.$tb >= SOFT_DELETED_TB ? DELETED_STREAM_REVISION : BigInt(Math.trunc(raw.$tb));
     }
     return out;
   }
@@ -394,10 +406,27 @@ export class EventStoreDbEventStore extends EventStore {
     return e?.position ? { commit: e.position.commit, prepare: e.position.prepare } : START_POSITION;
   }
 
-  private async collectPage<E>(read: StreamingRead<E>): Promise<E[]> {
-    const out: E[] = [];
-    for await (const item of read) out.push(item);
-    return out;
+  /** Reads a whole (small) page; gives up after `ms` (reads have no deadline in the client). */
+  private collectPage<E>(read: StreamingRead<E>, ms: number = this.deadlineMs): Promise<E[]> {
+    return new Promise<E[]>((resolve, reject) => {
+      const out: E[] = [];
+      let settled = false;
+      const settle = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (error) {
+          void read.cancel().catch(() => undefined);
+          reject(error);
+        } else {
+          resolve(out);
+        }
+      };
+      const timer = setTimeout(() => settle(new EsdbTimeoutError('read', ms)), ms);
+      read.on('data', (item: E) => out.push(item));
+      read.on('end', () => settle(null));
+      read.on('error', (error: Error) => settle(error));
+    });
   }
 
   /** Resolves when the read gives its first answer (an event or its end), or fails after `ms`. */
