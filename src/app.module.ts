@@ -7,6 +7,7 @@ import { ProblemFilter } from './common/errors/problem.filter';
 import type { Clock } from './modules/clock/clock.port';
 import { AppConfig } from './modules/config/app-config';
 import { ConfigModule } from './modules/config/config.module';
+import { ConsentModule } from './modules/consent/consent.module';
 import { CryptoModule } from './modules/crypto/crypto.module';
 import type { KeyStore } from './modules/crypto/key-store.port';
 import { EventStoreModule } from './modules/event-store/event-store.module';
@@ -48,6 +49,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         ScheduleModule.forRoot(),
         IdentityModule,
+        ConsentModule,
         HealthModule,
         FacialDataModule,
       ],

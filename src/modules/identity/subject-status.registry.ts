@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Statement } from 'better-sqlite3';
+import { ProjectionRunner } from '../../projections/projection-runner';
 import { ReadModels } from '../../projections/read-models';
 
 /**
@@ -12,7 +13,11 @@ export class SubjectStatusRegistry {
   private readonly statusOf: Statement;
   private readonly locallyClosed = new Set<string>();
 
-  constructor(@Inject(ReadModels) readModels: ReadModels) {
+  constructor(
+    @Inject(ReadModels) readModels: ReadModels,
+    // The runner creates the read-model tables: depend on it so they exist first.
+    @Inject(ProjectionRunner) _runner: ProjectionRunner,
+  ) {
     this.statusOf = readModels.db.prepare('SELECT status FROM subjects WHERE subject_id = ?').pluck();
   }
 
