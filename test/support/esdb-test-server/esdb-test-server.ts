@@ -2,14 +2,27 @@
  * An in-process EventStoreDB test server speaking the real gRPC protocol, so the real
  * `@eventstore/db-client` can be tested against it (no EventStoreDB can run here).
  *
+ *   const server = await EsdbTestServer.start({ now: () => clock.now() });
+ *   const client = EventStoreDBClient.connectionString(server.connectionString); // esdb://127.0.0.1:PORT?tls=false
+ *   ... server.failNext('append', 2, status.UNAVAILABLE); server.dropSubscriptions(); await server.restart();
+ *   await server.stop();
+ *
  * Built on `@grpc/grpc-js` with the client's own generated service definitions. It implements
  * `Streams/Append`, `Streams/Read` (stream and $all reads, filters, catch-up then live
- * subscriptions, metastream reads), `Streams/Delete` and `Streams/Tombstone`. `ServerFeatures`
- * is not registered, so the client gets UNIMPLEMENTED and uses plain `Append` (no BatchAppend).
- * The data lives in an `EsdbMemoryLog` that survives `restart()`.
+ * subscriptions with checkpoints, metastream reads), `Streams/Delete` and `Streams/Tombstone`.
+ * `ServerFeatures` is not registered, so the client gets UNIMPLEMENTED and uses plain `Append`
+ * (never BatchAppend). The data lives in an `EsdbMemoryLog` (EventStoreDB's commit-check, soft
+ * delete, tombstone, metadata and scavenge semantics) that survives `restart()`.
  *
- * A small HTTP admin listener (separate port) answers `POST /admin/scavenge` like EventStoreDB.
- * Test hooks: `failNext`, `setLatency`, `dropSubscriptions`, `scavenge`, `stats`, `records`.
+ * Faithful details the client depends on: `created` in 100 ns ticks since the Unix epoch; errors
+ * of server-streaming calls sent with `call.emit('error', { code, details, metadata })` (never
+ * `call.destroy`); `exception`/`stream-name`/`expected-version`/`actual-version` trailers;
+ * $all reads forwards from a position include it, backwards exclude it, subscriptions exclude it.
+ *
+ * A small HTTP admin listener (its own port, `adminUrl`) answers `POST /admin/scavenge` like
+ * EventStoreDB (`{ scavengeId, result: 'Started' }`, 401 without the configured credentials).
+ * Test hooks: `failNext`, `setLatency`, `dropSubscriptions`, `restart`, `scavenge`, `stats`,
+ * `records()`, `subscriptionRequestLog`, `scavengeRequestLog`.
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';

@@ -341,6 +341,14 @@ describe('EventStoreDbEventStore (real client, in-process test server)', () => {
       expect(server.stats.scavenges).toBe(1);
     });
 
+    it('derives the admin URL from the connection string when none is configured', async () => {
+      // The test server's admin listener has its own port, so the derived URL reaches the gRPC port.
+      const store = open({ adminUrl: '' });
+      const error = await failure(store.purge());
+      expect(error).toBeInstanceOf(EventStoreUnavailableError);
+      expect((error as Error).message).toContain(`http://127.0.0.1:${server.port}`);
+    });
+
     it('starts a scavenge on every configured node', async () => {
       const second = await EsdbTestServer.start();
       try {

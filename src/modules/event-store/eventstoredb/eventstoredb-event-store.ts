@@ -138,13 +138,8 @@ export class EventStoreDbEventStore extends EventStore {
     this.healthDeadlineMs = options.healthDeadlineMs ?? Math.min(2_000, this.deadlineMs);
     this.pageSize = Math.max(2, options.readPageSize ?? 512);
     this.resubscribeMaxDelayMs = options.resubscribeMaxDelayMs ?? 5_000;
-    const adminUrl = options.adminUrl;
-    this.adminUrls =
-      adminUrl === undefined || (Array.isArray(adminUrl) && adminUrl.length === 0)
-        ? adminUrlsFromConnectionString(options.connectionString)
-        : typeof adminUrl === 'string'
-          ? [adminUrl]
-          : [...adminUrl];
+    const configured = (typeof options.adminUrl === 'string' ? [options.adminUrl] : [...(options.adminUrl ?? [])]).filter((u) => u.trim() !== '');
+    this.adminUrls = configured.length > 0 ? configured : adminUrlsFromConnectionString(options.connectionString);
     this.adminCredentials =
       options.adminUsername !== undefined
         ? { username: options.adminUsername, password: options.adminPassword ?? '' }
