@@ -3,14 +3,13 @@ import helmet from '@fastify/helmet';
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { AppModule, type AppOverrides } from './app.module';
 import { DomainError } from './common/errors/domain-error';
-import { sendProblem } from './common/errors/problem.filter';
-import { PROBLEM_CONTENT_TYPE, problem } from './common/errors/problem';
 import type { AppConfig } from './modules/config/app-config';
 import { AppLogger, createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
 
@@ -60,8 +59,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const logger = overrides.logger ?? new PinoAppLogger(createRootLogger(config.logLevel));
   const adapter = new FastifyAdapter({
     loggerInstance: logger.root,
-    disableRequestLogging: config.logLevel === 'warn' || config.logLevel === 'error' || config.logLevel === 'silent',
-    requestIdLogLabel: 'reqId',
+    logController: new LogController({
+      requestIdLogLabel: 'reqId',
+      // Health probes would drown the access log.
+      disableRequestLogging: (request: { url: string }) => request.url === '/health' || request.url === '/health/ready',
+    }),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const header = req.headers['x-request-id'];
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
@@ -70,10 +72,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: 72_000,
-    maxParamLength: 256,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: false },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
   });
   const fastify = adapter.getInstance();
 
@@ -83,9 +84,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     runWithLogger(request.log as unknown as Logger, done);
   });
 
-  // JSON only, with prototype-poisoning protection (the default parser's), and a depth limit.
+  // JSON only (anything else is 415), with prototype-poisoning protection (the default parser's), and a depth limit.
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     defaultJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(Object.assign(new DomainError('MALFORMED_JSON', 400, 'The body is not valid JSON, or uses a forbidden key such as __proto__ or constructor'), {}), undefined);
@@ -97,12 +98,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { ...overrides, logger }), adapter, {
     logger: new PinoNestLogger(logger.root),
     bufferLogs: false,
+    // Our own JSON parser (above) stays in place: depth limit and prototype-poisoning refusal.
+    bodyParser: false,
   });
 
-  fastify.setErrorHandler((error, request, reply) => sendProblem(reply, request, error, logger));
-  fastify.setNotFoundHandler((request, reply) => {
-    void reply.status(404).header('Content-Type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem(404, 'NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`)));
-  });
 
   await app.register(helmet, {
     contentSecurityPolicy: {

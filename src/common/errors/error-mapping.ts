@@ -23,6 +23,17 @@ interface FastifyLikeError {
   validation?: unknown;
 }
 
+const HTTP_CODES: Record<number, string> = {
+  400: 'VALIDATION_FAILED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};
+
 const FASTIFY_CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the limit'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json'],
@@ -60,7 +71,7 @@ export function mapError(error: unknown): MappedError {
     const status = error.getStatus();
     const response = error.getResponse();
     const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
-    const code = typeof body.code === 'string' ? body.code : status === 404 ? 'NOT_FOUND' : status === 400 ? 'VALIDATION_FAILED' : `HTTP_${status}`;
+    const code = typeof body.code === 'string' ? body.code : (HTTP_CODES[status] ?? `HTTP_${status}`);
     const detail = Array.isArray(body.message) ? body.message.join('; ') : typeof body.message === 'string' ? body.message : error.message;
     const extra = Array.isArray(body.errors) ? { errors: body.errors } : {};
     return { problem: problem(status, code, detail, extra), unexpected: status >= 500 };

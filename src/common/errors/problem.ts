@@ -28,13 +28,14 @@ const TITLES: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+  const { type: _t, title: _ti, status: _s, detail: _d, code: _c, ...rest } = extra;
   return {
-    ...extra,
     type: `https://photo-memory.example/problems/${code.toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
     code,
+    ...rest,
   };
 }
 
