@@ -125,7 +125,7 @@ interface Bed {
 
 const silent = pino({ level: 'silent' });
 
-async function openBed(env: Record<string, string> = {}): Promise<Bed> {
+async function openBed(env: Record<string, string> = {}, schedulers = false): Promise<Bed> {
   const dir = mkdtempSync(join(tmpdir(), 'pm-worker-'));
   const clock = new ManualClock('2026-03-02T02:00:00.000Z');
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', INSTANCE_ID: 'worker-a', JOB_LEASE: 'PT1M', JOB_MAX_ATTEMPTS: '2', JOB_CONCURRENCY: '2', ...env });
@@ -143,7 +143,7 @@ async function openBed(env: Record<string, string> = {}): Promise<Bed> {
   const consent = new ConsentGate(log, config);
   const processor = new ScriptedProcessor(new RoutingFaceProcessor({ local: new SharpFaceProcessor({ concurrency: 4 }) }));
   const appLogger = new PinoAppLogger(silent);
-  const runtime = new RuntimeOptions(false);
+  const runtime = new RuntimeOptions(schedulers);
   const worker = new ProcessingWorker(log, objects, processor, consent, view, runner, store, clock, config, appLogger, runtime);
   const saga = new TempFilesSaga(log, storage, view, runner, appLogger, runtime);
   saga.onApplicationBootstrap();
@@ -542,5 +542,22 @@ describe('ProcessingWorker', () => {
     expect(await bed.cancel.execute(new CancelJobsCommand(randomUUID(), {}, 'erasure', ctx(subjectId)))).toEqual({ cancelled: 0 });
     expect(await bed.cancel.execute(new CancelJobsCommand(subjectId, { imageId: seeded.imageId }, 'original-deleted', ctx(subjectId)))).toEqual({ cancelled: 1 });
     expect(bed.view.find(erase)).toMatchObject({ status: 'cancelled', cancelReason: 'original-deleted' });
+  });
+
+  it('with schedulers enabled, wakes on JobQueued and runs the job by itself; stop() ends cleanly', async () => {
+    const auto = await openBed({ INSTANCE_ID: 'worker-auto' }, true);
+    try {
+      auto.worker.onApplicationBootstrap();
+      const seeded = await seedImage(auto, await seedSubject(auto));
+      const jobId = await queue(auto, seeded);
+      const deadline = Date.now() + 20_000;
+      while (auto.view.find(jobId)?.status !== 'completed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(auto.view.find(jobId)?.status).toBe('completed');
+      await auto.worker.beforeApplicationShutdown();
+      expect(auto.worker.running).toBe(0);
+      expect((await auto.worker.runOnce()).picked).toBe(0); // stopped: takes nothing more
+    } finally {
+      await auto.close();
+    }
   });
 });
