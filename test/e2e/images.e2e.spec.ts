@@ -15,6 +15,7 @@ import type { AppendResult, EventToAppend, ExpectedRevision, StoredEvent } from 
 import { SqliteEventStore } from '../../src/modules/event-store/sqlite/sqlite-event-store';
 import { FilesystemObjectStorage } from '../../src/modules/object-storage/filesystem/filesystem-object-storage';
 import { ObjectStorageUnavailableError, type PutObjectOptions } from '../../src/modules/object-storage/object-storage.port';
+import { binary } from '../fixtures/binary-body';
 import { base64Of, containsRunOf, heicImage, jpegImage, pngImage, type FixtureImage } from '../fixtures/images';
 import { bearer, filesContaining, filesUnder, registerSubject, startTestApp, type TestApp } from '../support/test-app';
 
@@ -465,11 +466,3 @@ describe('images when a dependency is down: 503 and nothing half-written', () =>
     expect(summary(await t.eventsSince(mark))).toEqual([`ImageDeleted@image-${imageId}`]);
   });
 });
-
-/** supertest: collect a binary body as a Buffer whatever its content type. */
-function binary(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, callback: (error: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-  res.on('error', (error: Error) => callback(error, Buffer.alloc(0)));
-}
