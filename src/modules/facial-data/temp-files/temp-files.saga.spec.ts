@@ -100,7 +100,8 @@ async function jobWithTempFiles(on: Instance, names: string[]): Promise<{ jobId:
 
 async function finish(on: Instance, jobId: string, subjectId: string, how: 'JobCompleted' | 'JobFailed' | 'JobCancelled'): Promise<void> {
   const loaded = await on.log.load(streams.job(jobId));
-  const ids = { jobId, subjectId, imageId: loaded.events[0].data.imageId as string, purpose: 'photo-restore' as const };
+  const queued = loaded.events[0];
+  const ids = { jobId, subjectId, imageId: queued.type === 'JobQueued' ? queued.data.imageId : '', purpose: 'photo-restore' as const };
   const event: DomainEvent =
     how === 'JobCompleted'
       ? { type: 'JobCompleted', data: { ...ids, artworkId: null, summary: {} } }
