@@ -35,7 +35,9 @@ export type JobOutcome =
   /** A retryable failure with attempts left: the lease expiry makes it runnable again. */
   | 'retry-later'
   /** The job was cancelled or taken over while this worker ran it: its result was thrown away. */
-  | 'discarded';
+  | 'discarded'
+  /** The store or storage failed before anything could be decided: nothing recorded, the job stays as it was. */
+  | 'aborted';
 
 export interface JobExecutorSettings {
   /** This worker's name in JobStarted (AppConfig.instanceId). */

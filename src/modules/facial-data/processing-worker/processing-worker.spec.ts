@@ -23,12 +23,13 @@ import { masterKeyFromBytes } from '../../crypto/master-key';
 import { SqliteKeyStore } from '../../crypto/sqlite/sqlite-key-store';
 import { SubjectCipher } from '../../crypto/subject-cipher';
 import { EventLog, type CommandContext } from '../../event-store/event-log';
+import { EventStoreUnavailableError } from '../../event-store/event-store.errors';
 import type { StoredEvent } from '../../event-store/event-store.port';
 import { SqliteEventStore } from '../../event-store/sqlite/sqlite-event-store';
 import { PinoAppLogger } from '../../logging/logger';
 import { FilesystemObjectStorage } from '../../object-storage/filesystem/filesystem-object-storage';
 import { objectKeys } from '../../object-storage/object-keys';
-import { ObjectStorage, type ObjectInfo, type PutObjectOptions, type LifecycleRule } from '../../object-storage/object-storage.port';
+import { ObjectStorage, ObjectStorageUnavailableError, type ObjectInfo, type PutObjectOptions, type LifecycleRule } from '../../object-storage/object-storage.port';
 import { FaceProcessor, ProcessingError, type ProcessingInput, type ProcessingOutput, type ProcessorIdentity } from '../../processing/face-processor.port';
 import { SharpFaceProcessor } from '../../processing/local/sharp-face-processor';
 import { RoutingFaceProcessor } from '../../processing/routing-face-processor';
@@ -559,5 +560,38 @@ describe('ProcessingWorker', () => {
     } finally {
       await auto.close();
     }
+  });
+
+  it('an infrastructure error during an attempt: what it staged is removed, the job is retried, then fails WORKER_ERROR', async () => {
+    const seeded = await seedImage(bed, await seedSubject(bed));
+    const jobId = await queue(bed, seeded);
+    bed.storage.onPut = async (key) => {
+      if (key.startsWith('tmp/')) throw new ObjectStorageUnavailableError('storage down');
+    };
+    expect((await bed.worker.drain())['retry-later']).toBe(1);
+    expect(await tmpObjects(bed)).toEqual([]);
+    expect((await jobEvents(bed, jobId)).map((e) => e.type)).toEqual(['JobQueued', 'JobStarted']);
+    bed.clock.advance(60_000);
+    expect((await bed.worker.drain()).failed).toBe(1);
+    expect(bed.view.find(jobId)).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'WORKER_ERROR' } });
+    expect(bed.processor.calls).toBe(0);
+  });
+
+  it('a store failure before the claim aborts the round without recording anything; the job runs once the store is back', async () => {
+    const seeded = await seedImage(bed, await seedSubject(bed));
+    const jobId = await queue(bed, seeded);
+    let failing = true;
+    class FlakyGate extends ConsentGate {
+      override async verdict(subjectId: string, purpose: Purpose) {
+        if (failing) throw new EventStoreUnavailableError('store down');
+        return super.verdict(subjectId, purpose);
+      }
+    }
+    const flaky = new ProcessingWorker(bed.log, bed.objects, bed.processor, new FlakyGate(bed.log, bed.config), bed.view, bed.runner, bed.store, bed.clock, bed.config, new PinoAppLogger(silent), new RuntimeOptions(false));
+    const aborted = await flaky.drain();
+    expect([aborted.aborted, aborted.rounds]).toEqual([1, 1]);
+    expect((await jobEvents(bed, jobId)).map((e) => e.type)).toEqual(['JobQueued']);
+    failing = false;
+    expect((await flaky.drain()).completed).toBe(1);
   });
 });

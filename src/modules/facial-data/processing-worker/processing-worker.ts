@@ -130,7 +130,7 @@ export class ProcessingWorker implements OnApplicationBootstrap, BeforeApplicati
    * projections caught up before each round. For tests and maintenance commands.
    */
   async drain(): Promise<DrainSummary> {
-    const counts: Record<JobOutcome, number> = { skipped: 0, completed: 0, failed: 0, cancelled: 0, 'retry-later': 0, discarded: 0 };
+    const counts: Record<JobOutcome, number> = { skipped: 0, completed: 0, failed: 0, cancelled: 0, 'retry-later': 0, discarded: 0, aborted: 0 };
     let rounds = 0;
     for (; rounds < MAX_DRAIN_ROUNDS; rounds++) {
       await this.settle();
@@ -140,7 +140,8 @@ export class ProcessingWorker implements OnApplicationBootstrap, BeforeApplicati
       }
       const round = await this.runOnce();
       for (const outcome of round.outcomes) counts[outcome]++;
-      if (round.picked === 0 || round.outcomes.every((outcome) => outcome === 'skipped')) break;
+      // Stop when a round moved nothing forward (all taken by others, or the store failing).
+      if (round.picked === 0 || round.outcomes.every((outcome) => outcome === 'skipped' || outcome === 'aborted')) break;
     }
     await this.settle();
     return { ...counts, rounds: rounds + 1 };
@@ -172,7 +173,7 @@ export class ProcessingWorker implements OnApplicationBootstrap, BeforeApplicati
         (error: unknown) => {
           // Store or storage down before anything was claimed or recorded: the job stays runnable.
           this.logger.warn({ jobId, err: { type: error instanceof Error ? error.name : typeof error } }, 'job attempt aborted; it will be picked up again');
-          return 'retry-later' as const;
+          return 'aborted' as const;
         },
       )
       .then((outcome) => {
