@@ -25,10 +25,13 @@ export class CancelJobsHandler implements ICommandHandler<CancelJobsCommand> {
 
   async execute(command: CancelJobsCommand): Promise<{ cancelled: number }> {
     const candidates = this.jobs.unfinishedForSubject(command.subjectId, command.filter);
+    // Idempotent by state (a finished job gets nothing), so event ids need not derive from the
+    // caller's Idempotency-Key, which was chosen for another stream and could collide in this one.
+    const context = { ...command.context, idempotency: undefined };
     let cancelled = 0;
     let last: Position | null = null;
     for (const candidate of candidates) {
-      const result = await this.log.decideAndAppend(streams.job(candidate.jobId), command.context, ({ events }) => {
+      const result = await this.log.decideAndAppend(streams.job(candidate.jobId), context, ({ events }) => {
         const job = foldJob(events);
         const event = job.subjectId === command.subjectId ? decideCancelJob(job, command.reason) : null;
         return { events: event ? [event] : [], result: { wasRunning: job.status === 'running' } };
@@ -41,7 +44,7 @@ export class CancelJobsHandler implements ICommandHandler<CancelJobsCommand> {
           streams.oplog(command.subjectId),
           [{ type: 'ProcessingLogged', data: { subjectId: command.subjectId, jobId: candidate.jobId, imageId: candidate.imageId, purpose: candidate.purpose, step: 'cancelled' } }],
           'any',
-          { ...command.context, idempotency: undefined },
+          context,
         );
         last = logged.position;
       }
