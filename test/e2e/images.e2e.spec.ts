@@ -466,3 +466,43 @@ describe('images when a dependency is down: 503 and nothing half-written', () =>
     expect(summary(await t.eventsSince(mark))).toEqual([`ImageDeleted@image-${imageId}`]);
   });
 });
+
+describe('images at the default 10 MiB limit', () => {
+  let t: TestApp;
+  let a: Subject;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    a = await registerSubject(t);
+    await grant(t, a, 'photo-enlarge');
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a PNG of almost 10 MiB is stored and read back; 10 MiB + 1 byte is 413; a body over the request limit is 413', async () => {
+    const width = 1780;
+    const height = 1800;
+    const noise = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < noise.length; i += 4) noise.writeUInt32LE((Math.random() * 0x100000000) >>> 0, i);
+    const big = await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    expect(big.length).toBeGreaterThan(9 * 1024 * 1024);
+    expect(big.length).toBeLessThanOrEqual(10 * 1024 * 1024);
+    const image: FixtureImage = { bytes: big, contentType: 'image/png', width, height };
+
+    const stored = await upload(t, a, uploadBody(image));
+    expect(stored.status).toBe(201);
+    const content = await t.http().get(`/v1/images/${stored.body.imageId}/content`).set(bearer(a.token)).buffer(true).parse(binary);
+    expect(Buffer.compare(content.body as Buffer, big)).toBe(0);
+
+    const mark = await t.mark();
+    const objectsBefore = objectFiles(t);
+    const over = await upload(t, a, uploadBody(image, { imageBase64: Buffer.alloc(10 * 1024 * 1024 + 1, 1).toString('base64') }));
+    expect([over.status, over.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const huge = await upload(t, a, uploadBody(image, { imageBase64: Buffer.alloc(11 * 1024 * 1024, 1).toString('base64') }));
+    expect([huge.status, huge.body.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect(await t.eventsSince(mark)).toEqual([]);
+    expect(objectFiles(t)).toEqual(objectsBefore);
+  });
+});
