@@ -309,6 +309,22 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   private applyAppend(op: AppendOp, position: number, created: number): number {
     const s = this.s;
     const stream = op.stream;
+    const events = op.events;
+    const expected = op.expected;
+    // Fast path, one statement instead of read-then-write: an exact revision that is the live
+    // stream's last one, or no_stream on a stream that has no row yet. Anything else (conflicts,
+    // idempotent retries, deleted streams, 'any') takes the full commit check below.
+    if (typeof expected === 'bigint' && expected <= BigInt(MAX_REVISION)) {
+      const last = Number(expected);
+      const lastPosition = position + events.length;
+      if (s.advanceLiveStream.run(last + events.length, lastPosition, stream, last).changes === 1) {
+        return this.insertEvents(op, position, last, created);
+      }
+    } else if (expected === 'no_stream') {
+      if (s.insertStreamIfNew.run(stream, events.length - 1, position + events.length).changes === 1) {
+        return this.insertEvents(op, position, -1, created);
+      }
+    }
     const row = s.getStream.get(stream) as StreamRow | undefined;
     const decision = this.decide(stream, row, op.expected, op.events);
     if (decision instanceof Error) {
@@ -319,16 +335,25 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       op.result = decision;
       return position;
     }
-    const events = op.events;
     const lastRevision = row === undefined ? -1 : row[0];
+    const lastPosition = position + events.length;
+    const newLastRevision = lastRevision + events.length;
+    if (row === undefined) s.insertStream.run(stream, newLastRevision, lastPosition, STREAM_LIVE);
+    else if (row[2] === STREAM_SOFT_DELETED) s.recreateStream.run(newLastRevision, lastPosition, lastRevision + 1, stream);
+    else s.updateStreamHead.run(newLastRevision, lastPosition, stream);
+    return this.insertEvents(op, position, lastRevision, created);
+  }
+
+  /** Inserts the append's events after `lastRevision` and `position`; sets the caller's result. */
+  private insertEvents(op: AppendOp, position: number, lastRevision: number, created: number): number {
+    const insert = this.s.insertEvent;
+    const stream = op.stream;
+    const events = op.events;
     let revision = lastRevision;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
-      s.insertEvent.run(++position, stream, ++revision, e.id, e.type, e.data, e.metadata, created);
+      insert.run(++position, stream, ++revision, e.id, e.type, e.data, e.metadata, created);
     }
-    if (row === undefined) s.insertStream.run(stream, revision, position, STREAM_LIVE);
-    else if (row[2] === STREAM_SOFT_DELETED) s.recreateStream.run(revision, position, lastRevision + 1, stream);
-    else s.updateStreamHead.run(revision, position, stream);
     const p = BigInt(position);
     op.result = { nextExpectedRevision: BigInt(revision), position: { commit: p, prepare: p } };
     return position;
@@ -717,6 +742,12 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       ),
       insertStream: run('INSERT INTO streams (stream, last_revision, last_position, state) VALUES (?, ?, ?, ?)'),
       updateStreamHead: run('UPDATE streams SET last_revision = ?, last_position = ? WHERE stream = ?'),
+      advanceLiveStream: run(
+        `UPDATE streams SET last_revision = ?, last_position = ? WHERE stream = ? AND last_revision = ? AND state = ${STREAM_LIVE}`,
+      ),
+      insertStreamIfNew: run(
+        `INSERT INTO streams (stream, last_revision, last_position, state) VALUES (?, ?, ?, ${STREAM_LIVE}) ON CONFLICT (stream) DO NOTHING`,
+      ),
       recreateStream: run(
         `UPDATE streams SET last_revision = ?, last_position = ?, state = ${STREAM_LIVE}, deleted_before = ? WHERE stream = ?`,
       ),
