@@ -140,6 +140,19 @@ describe('device accounts (e2e)', () => {
     expect(await t.eventsSince(mark)).toEqual([]);
   });
 
+  it('concurrent registrations of one device with different secrets: exactly one wins, the others get 409', async () => {
+    const deviceId = deviceName();
+    const mark = await t.mark();
+    const results = await Promise.all([0, 1, 2, 3].map(() => register({ deviceId, deviceSecret: secret(), isAdult: true })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    const winner = results.find((r) => r.status === 201)?.body.subjectId;
+    expect((await t.eventsSince(mark)).map((e) => [e.type, e.data.subjectId])).toEqual([
+      ['DeviceRegistered', winner],
+      ['SubjectRegistered', winner],
+      ['AdultConfirmed', winner],
+    ]);
+  });
+
   it('issues tokens for the right secret (no event) and one 401 INVALID_CREDENTIALS for a wrong secret or an unknown device', async () => {
     const deviceId = deviceName();
     const deviceSecret = secret();
