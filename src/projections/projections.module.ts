@@ -1,5 +1,4 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { join } from 'node:path';
 import { AppConfig } from '../modules/config/app-config';
 import { EventStore } from '../modules/event-store/event-store.port';
 import { AppLogger } from '../modules/logging/logger';
@@ -21,7 +20,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.runner.stop();
+    await this.runner.close();
     this.readModels.db.close();
   }
 }
@@ -34,7 +33,7 @@ export class ProjectionsModule {
     return {
       module: ProjectionsModule,
       providers: [
-        { provide: ReadModels, inject: [AppConfig], useFactory: (config: AppConfig) => new ReadModels(openReadModelDatabase(join(config.dataDir, 'readmodels.db'))) },
+        { provide: ReadModels, inject: [AppConfig], useFactory: (config: AppConfig) => new ReadModels(openReadModelDatabase(config.readModelsFile)) },
         {
           provide: ProjectionRunner,
           inject: [EventStore, ReadModels, AppLogger],

@@ -39,6 +39,8 @@ export class AppConfig {
     readonly port: number,
     readonly host: string,
     readonly dataDir: string,
+    /** This instance's read-model database (each instance keeps its own). */
+    readonly readModelsFile: string,
     readonly logLevel: LogLevel,
     readonly instanceId: string,
     readonly eventStore: {
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const port = int('PORT', 3000, 0, 65_535);
   const host = read('HOST') ?? '0.0.0.0';
   const dataDir = resolve(read('DATA_DIR') ?? './data');
+  const readModelsFile = resolve(read('READ_MODELS_FILE') ?? `${dataDir}/readmodels.db`);
   const logLevelRaw = (read('LOG_LEVEL') ?? 'info').toLowerCase();
   const logLevel = (LOG_LEVELS as readonly string[]).includes(logLevelRaw) ? (logLevelRaw as LogLevel) : 'info';
   if (logLevel !== logLevelRaw) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`);
@@ -253,6 +256,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port,
     host,
     dataDir,
+    readModelsFile,
     logLevel,
     instanceId,
     {
