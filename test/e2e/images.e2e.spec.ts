@@ -13,6 +13,7 @@ import { ManualClock } from '../../src/modules/clock/clock.port';
 import { EventStoreUnavailableError } from '../../src/modules/event-store/event-store.errors';
 import type { AppendResult, EventToAppend, ExpectedRevision, StoredEvent } from '../../src/modules/event-store/event-store.port';
 import { SqliteEventStore } from '../../src/modules/event-store/sqlite/sqlite-event-store';
+import { EncryptedObjects } from '../../src/modules/facial-data/encrypted-objects';
 import { FilesystemObjectStorage } from '../../src/modules/object-storage/filesystem/filesystem-object-storage';
 import { ObjectStorageUnavailableError, type PutObjectOptions } from '../../src/modules/object-storage/object-storage.port';
 import { binary } from '../fixtures/binary-body';
@@ -158,6 +159,40 @@ describe('images over REST', () => {
     const content = await t.http().get(`/v1/images/${res.body.imageId}/content`).set(bearer(a.token)).buffer(true).parse(binary);
     expect(content.headers['content-type']).toBe('image/png');
     expect(Buffer.compare(content.body as Buffer, png.bytes)).toBe(0);
+  });
+
+  it('concurrent reads of one image all succeed, each recorded by exactly one ImageViewed', async () => {
+    const res = await upload(t, a, uploadBody(jpeg));
+    const mark = await t.mark();
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, () => t.http().get(`/v1/images/${res.body.imageId}/content`).set(bearer(a.token)).buffer(true).parse(binary)),
+    );
+    expect(reads.map((r) => r.status)).toEqual(Array(8).fill(200));
+    for (const r of reads) expect(Buffer.compare(r.body as Buffer, jpeg.bytes)).toBe(0);
+    expect(summary(await t.eventsSince(mark))).toEqual(Array(8).fill(`ImageViewed@image-${res.body.imageId}`));
+  });
+
+  it('a deletion that races in between the object read and the view answers 410 and records no view', async () => {
+    const res = await upload(t, a, uploadBody(jpeg));
+    const imageId = res.body.imageId;
+    const objects = t.app.get(EncryptedObjects);
+    const realGet = objects.get.bind(objects);
+    objects.get = async (subjectId: string, key: string) => {
+      const bytes = await realGet(subjectId, key);
+      objects.get = realGet;
+      // The subject deletes the image from another device while this read is in flight.
+      const del = await t.http().delete(`/v1/images/${imageId}`).set(bearer(a.token));
+      expect(del.status).toBe(204);
+      return bytes;
+    };
+    const mark = await t.mark();
+    try {
+      const raced = await t.http().get(`/v1/images/${imageId}/content`).set(bearer(a.token));
+      expect([raced.status, raced.body.code]).toEqual([410, 'IMAGE_DELETED']);
+    } finally {
+      objects.get = realGet;
+    }
+    expect(summary(await t.eventsSince(mark))).toEqual([`ImageDeleted@image-${imageId}`]);
   });
 
   it('HEIC: a minimal valid container is accepted and stored even though sharp cannot decode it', async () => {

@@ -3,10 +3,10 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import { EventLog } from '../../event-store/event-log';
-import { ObjectNotFoundError } from '../../object-storage/object-storage.port';
 import { AppLogger } from '../../logging/logger';
 import { EncryptedObjects } from '../encrypted-objects';
 import { foldImage } from '../images/image.state';
+import { recordViewThenAnswer } from '../view-recording';
 import { decideImageView, imageDeleted } from './read-image-content.decider';
 import { ReadImageContentCommand, type ImageContent } from './read-image-content.command';
 
@@ -25,26 +25,17 @@ export class ReadImageContentHandler implements ICommandHandler<ReadImageContent
     @Inject(AppLogger) private readonly logger: AppLogger,
   ) {}
 
-  async execute(command: ReadImageContentCommand): Promise<ImageContent> {
-    const result = await this.log.decideAndAppend(streams.image(command.imageId), command.context, async (loaded) => {
-      const decision = decideImageView(foldImage(loaded.events), command.subjectId);
-      let bytes: Buffer;
-      try {
-        bytes = await this.objects.get(command.subjectId, decision.objectKey);
-      } catch (error) {
-        // The object goes first when an original is deleted: its deletion is under way.
-        if (error instanceof ObjectNotFoundError) throw imageDeleted();
-        throw error;
-      }
-      return { events: [decision.event], result: { content: { bytes, contentType: decision.contentType } } };
+  execute(command: ReadImageContentCommand): Promise<ImageContent> {
+    return recordViewThenAnswer({
+      log: this.log,
+      objects: this.objects,
+      runner: this.runner,
+      logger: this.logger,
+      stream: streams.image(command.imageId),
+      subjectId: command.subjectId,
+      context: command.context,
+      decide: (events) => decideImageView(foldImage(events), command.subjectId),
+      objectMissing: imageDeleted,
     });
-    if (result.appended) {
-      try {
-        await this.runner.waitFor(result.appended.position);
-      } catch {
-        this.logger.get().warn({ component: 'projections' }, 'read model did not catch up before the content answer');
-      }
-    }
-    return result.content;
   }
 }
