@@ -388,10 +388,14 @@ describe('images over REST', () => {
 /** Dependencies that fail on demand, to prove that nothing is half-written. */
 class FlakyEventStore extends SqliteEventStore {
   failAppendsTo: string | null = null;
+  /** Appends to streams with this prefix land, but the caller is told they failed (a lost answer). */
+  loseAnswersOf: string | null = null;
 
-  override append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (this.failAppendsTo && stream.startsWith(this.failAppendsTo)) return Promise.reject(new EventStoreUnavailableError('injected failure'));
-    return super.append(stream, events, expected);
+  override async append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.failAppendsTo && stream.startsWith(this.failAppendsTo)) throw new EventStoreUnavailableError('injected failure');
+    const result = await super.append(stream, events, expected);
+    if (this.loseAnswersOf && stream.startsWith(this.loseAnswersOf)) throw new EventStoreUnavailableError('injected lost answer');
+    return result;
   }
 }
 
@@ -459,6 +463,35 @@ describe('images when a dependency is down: 503 and nothing half-written', () =>
     } finally {
       store.failAppendsTo = null;
     }
+  });
+
+  it('an upload whose append landed although its answer was lost is a success, with its object kept', async () => {
+    store.loseAnswersOf = 'image-';
+    let res;
+    const mark = await t.mark();
+    try {
+      res = await upload(t, a, uploadBody(jpeg));
+    } finally {
+      store.loseAnswersOf = null;
+    }
+    expect(res.status).toBe(201);
+    expect(summary(await t.eventsSince(mark))).toEqual([`ImageUploaded@image-${res.body.imageId}`, `FaceDetectionLogged@oplog-${a.subjectId}`]);
+    const content = await t.http().get(`/v1/images/${res.body.imageId}/content`).set(bearer(a.token)).buffer(true).parse(binary);
+    expect(Buffer.compare(content.body as Buffer, jpeg.bytes)).toBe(0);
+  });
+
+  it('the operation log unavailable after the image is committed: the upload stands (201), the gap is logged', async () => {
+    store.failAppendsTo = 'oplog-';
+    let res;
+    const mark = await t.mark();
+    try {
+      res = await upload(t, a, uploadBody(jpeg));
+    } finally {
+      store.failAppendsTo = null;
+    }
+    expect(res.status).toBe(201);
+    expect(summary(await t.eventsSince(mark))).toEqual([`ImageUploaded@image-${res.body.imageId}`]);
+    expect(existsSync(join(t.dataDir, 'objects', `originals/${a.subjectId}/${res.body.imageId}`))).toBe(true);
   });
 
   it('the view cannot be recorded: 503 and no bytes; object storage down at read: 503 and no view', async () => {
