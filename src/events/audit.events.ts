@@ -42,6 +42,12 @@ export const OperationLogsPurged = defineEvent(
     entriesLate: s.int({ min: 0 }),
     maxLatenessSeconds: s.int({ min: 0 }),
     mode: s.enum(['removed', 'scavenge-started'] as const),
+    /**
+     * The `$maxAge` (seconds) the purge enforced: entries that occurred before `purgedAt` minus
+     * this were purged. Lets the retention ledger drop exactly those rows, so a replay after the
+     * purge (the entries are physically gone) gives the same read model.
+     */
+    maxAgeSeconds: s.optional(s.int({ min: 1 })),
   },
   { resourceOf: () => 'retention' },
 );

@@ -1,0 +1,163 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { Logger } from 'pino';
+import { DomainError } from '../../../common/errors/domain-error';
+import type { CommandContext } from '../../event-store/event-log';
+import { EventStoreUnavailableError } from '../../event-store/event-store.errors';
+import { DeleteImageCommand } from '../../facial-data/delete-image/delete-image.command';
+import { AppConfig } from '../../config/app-config';
+import { KeyStoreUnavailableError } from '../../crypto/crypto.errors';
+import { AppLogger } from '../../logging/logger';
+import { ObjectStorageUnavailableError } from '../../object-storage/object-storage.port';
+import { RetentionLedgerReader, type DueOriginal, type LedgerCursor } from '../retention-ledger.reader';
+
+/** Rows read per ledger query. */
+export const SWEEP_BATCH = 500;
+/** Deletions in flight at once (their appends share group commits). */
+export const SWEEP_CONCURRENCY = 24;
+/** At most this many items per pass and run: a larger backlog continues at the next sweep. */
+export const SWEEP_MAX_ITEMS_PER_RUN = 25_000;
+
+export interface DeletionPassResult {
+  /** Due items the pass looked at. */
+  readonly due: number;
+  /** ImageDeleted appended by this instance. */
+  readonly deleted: number;
+  /** Already deleted (by another instance, the user, a crash-interrupted run completed…): nothing appended. */
+  readonly alreadyDeleted: number;
+  readonly failed: number;
+  /** The pass stopped early: a dependency is down, or the run's bound was reached. */
+  readonly interrupted: 'dependency-unavailable' | 'run-bound' | null;
+}
+
+type Outcome = 'deleted' | 'already-deleted' | 'failed' | 'unavailable';
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Dispatches DeleteImageCommand for due originals, read from the retention ledger in pages of
+ * due rows only, several at a time, with the event loop running between pages. The command is
+ * idempotent (object first, then ImageDeleted at the loaded revision; a concurrent or earlier
+ * deletion appends nothing), so two instances sweeping together or a repeated run are harmless.
+ */
+@Injectable()
+export class OriginalDeletions {
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(RetentionLedgerReader) private readonly ledger: RetentionLedgerReader,
+    @Inject(CommandBus) private readonly commandBus: CommandBus,
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @Inject(AppLogger) appLogger: AppLogger,
+  ) {
+    this.logger = appLogger.root.child({ component: 'retention', rule: 'original-after-processing' });
+  }
+
+  /** Rule `original-after-processing`: every original whose deadline (clock start + RETENTION_ORIGINAL_MAX) has come. */
+  dueByDeadline(now: Date, context: CommandContext, maxItems = SWEEP_MAX_ITEMS_PER_RUN): Promise<DeletionPassResult> {
+    const durationMs = this.config.retention.originalMaxMs;
+    const clockStartedBy = now.getTime() - durationMs;
+    return this.pass(
+      (cursor, limit) => this.ledger.dueOriginals(clockStartedBy, cursor, limit),
+      (row) => ({ reason: 'retention', dueAt: new Date(row.fromMs + durationMs).toISOString() }),
+      context,
+      maxItems,
+    );
+  }
+
+  /** PIPL Art. 47: held originals whose purpose's consent was withdrawn are due at the withdrawal. */
+  dueByWithdrawal(context: CommandContext, maxItems = SWEEP_MAX_ITEMS_PER_RUN): Promise<DeletionPassResult> {
+    return this.pass(
+      (cursor, limit) => this.ledger.withdrawnOriginals(cursor, limit),
+      (row) => ({ reason: 'consent-withdrawn', dueAt: new Date(row.fromMs).toISOString() }),
+      context,
+      maxItems,
+    );
+  }
+
+  /** The same for one subject and purpose, right after the withdrawal is projected (the saga). */
+  async dueByWithdrawalOf(subjectId: string, purpose: string, context: CommandContext): Promise<DeletionPassResult> {
+    const rows = this.ledger.withdrawnOriginalsOf(subjectId, purpose);
+    return this.run(rows, (row) => ({ reason: 'consent-withdrawn', dueAt: new Date(row.fromMs).toISOString() }), context);
+  }
+
+  private async pass(
+    read: (cursor: LedgerCursor | null, limit: number) => DueOriginal[],
+    deletion: (row: DueOriginal) => { reason: 'retention' | 'consent-withdrawn'; dueAt: string },
+    context: CommandContext,
+    maxItems: number,
+  ): Promise<DeletionPassResult> {
+    const total = { due: 0, deleted: 0, alreadyDeleted: 0, failed: 0 };
+    let cursor: LedgerCursor | null = null;
+    let interrupted: DeletionPassResult['interrupted'] = null;
+    for (;;) {
+      if (total.due >= maxItems) {
+        interrupted = 'run-bound';
+        break;
+      }
+      const rows = read(cursor, Math.min(SWEEP_BATCH, maxItems - total.due));
+      if (rows.length === 0) break;
+      const last = rows[rows.length - 1];
+      cursor = { ms: last.fromMs, item: last.imageId };
+      const result = await this.run(rows, deletion, context);
+      total.due += result.due;
+      total.deleted += result.deleted;
+      total.alreadyDeleted += result.alreadyDeleted;
+      total.failed += result.failed;
+      if (result.interrupted) {
+        interrupted = result.interrupted;
+        break;
+      }
+      await yieldToEventLoop();
+    }
+    return { ...total, interrupted };
+  }
+
+  /** Deletes `rows`, SWEEP_CONCURRENCY at a time; stops taking new ones once a dependency is down. */
+  private async run(
+    rows: readonly DueOriginal[],
+    deletion: (row: DueOriginal) => { reason: 'retention' | 'consent-withdrawn'; dueAt: string },
+    context: CommandContext,
+  ): Promise<DeletionPassResult> {
+    const counts = { deleted: 0, 'already-deleted': 0, failed: 0, unavailable: 0 };
+    let next = 0;
+    let unavailable = false;
+    const worker = async () => {
+      while (!unavailable && next < rows.length) {
+        const row = rows[next++];
+        const outcome = await this.deleteOne(row, deletion(row), context);
+        counts[outcome]++;
+        if (outcome === 'unavailable') unavailable = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, rows.length) }, worker));
+    return {
+      due: counts.deleted + counts['already-deleted'] + counts.failed + counts.unavailable,
+      deleted: counts.deleted,
+      alreadyDeleted: counts['already-deleted'],
+      failed: counts.failed + counts.unavailable,
+      interrupted: unavailable ? 'dependency-unavailable' : null,
+    };
+  }
+
+  private async deleteOne(row: DueOriginal, deletion: { reason: 'retention' | 'consent-withdrawn'; dueAt: string }, context: CommandContext): Promise<Outcome> {
+    try {
+      const result = await this.commandBus.execute(
+        new DeleteImageCommand(row.subjectId, row.imageId, deletion.reason, context, { rule: 'original-after-processing', dueAt: deletion.dueAt }),
+      );
+      return result.deleted ? 'deleted' : 'already-deleted';
+    } catch (error) {
+      if (
+        error instanceof ObjectStorageUnavailableError ||
+        error instanceof EventStoreUnavailableError ||
+        error instanceof KeyStoreUnavailableError ||
+        (error instanceof DomainError && error.status === 503)
+      ) {
+        this.logger.warn({ imageId: row.imageId, err: { type: (error as Error).name } }, 'a dependency is unavailable: the sweep stops this pass and the next sweep retries');
+        return 'unavailable';
+      }
+      this.logger.warn({ imageId: row.imageId, err: { type: (error as Error)?.name, message: (error as Error)?.message } }, 'retention deletion failed; the next sweep retries');
+      return 'failed';
+    }
+  }
+}

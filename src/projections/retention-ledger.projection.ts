@@ -1,0 +1,257 @@
+import type { StoredEvent } from '../modules/event-store/event-store.port';
+import type { Projection } from './projection';
+import { num, occurredAt, statements, str } from './projection';
+
+/**
+ * The retention ledger: every item a retention rule tracks, with its rule, owner, resource, the
+ * start of its clock (ISO and epoch ms), its state (`pending` / `done`), when and by what it was
+ * closed, and the due time the closing event recorded (if it did).
+ *
+ * The due time itself is NOT stored: it is `clock_start_ms` + the rule's duration from config,
+ * computed by the query (`WHERE rule = ? AND state = 'pending' AND clock_start_ms <= now - duration`,
+ * on the index `(rule, state, clock_start_ms, item)`), so this projection stays a pure function of the
+ * log and a sweep reads only the rows that are due.
+ *
+ * Rules and rows (see src/modules/retention/retention-rules.ts):
+ * - `original-after-processing`, one row per image (`item` = imageId): the clock starts at the
+ *   upload and moves to the image's first JobCompleted while the image is held; a ConsentWithdrawn
+ *   for the image's subject and purpose while it is held sets `withdrawn_at` (due at once);
+ *   ImageDeleted closes it (any reason).
+ * - `temp-files`, one row per temporary object (`item` = object key, `resource` = `job:<jobId>`):
+ *   the clock starts when the job completes, fails or is cancelled; TempFileDeleted closes it.
+ * - `operation-logs`, one row per log entry (`item` = event id, `resource` = its stream; no
+ *   content). OperationLogsPurged drops every entry row older than the purge's cutoff
+ *   (`purgedAt` − `maxAgeSeconds`): after the purge those events are physically gone from the log,
+ *   so a replay gives exactly the same rows. An erased subject's rows go with a SubjectErased whose
+ *   operation log was tombstoned (physically removed on the next purge) for the same reason.
+ * - `artworks`, one row per artwork: no deadline; ArtworkDeleted closes it.
+ *
+ * Side tables: `retention_job_ends` (when each job ended, for temp files recorded after that),
+ * `retention_oplog_streams` (every oplog stream holding entries, for the `$maxAge` metadata) and
+ * `retention_oplog_purges` (what each OperationLogsPurged recorded, for the compliance report).
+ */
+const ORIGINAL = 'original-after-processing';
+const TEMP = 'temp-files';
+const OPLOG = 'operation-logs';
+const ARTWORK = 'artworks';
+
+const sql = statements({
+  insertItem: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+               ON CONFLICT(rule, item) DO NOTHING`,
+  /** A temporary object written again after its deletion is tracked again. */
+  insertTemp: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
+               VALUES ('temp-files', ?, ?, ?, NULL, ?, ?, ?, ?, 'pending')
+               ON CONFLICT(rule, item) DO UPDATE SET state = 'pending', done_at = NULL, done_ms = NULL, closed_by = NULL,
+                 clock_start = excluded.clock_start, clock_start_ms = excluded.clock_start_ms, clock_source = excluded.clock_source`,
+  firstJobCompleted: `UPDATE retention_ledger SET clock_start = ?, clock_start_ms = ?, clock_source = 'first-job-completed'
+                      WHERE rule = 'original-after-processing' AND item = ? AND state = 'pending' AND clock_source = 'upload'`,
+  jobEnded: `INSERT INTO retention_job_ends (job_id, ended_at, ended_ms, ended_by) VALUES (?, ?, ?, ?) ON CONFLICT(job_id) DO NOTHING`,
+  jobEnd: `SELECT ended_at, ended_ms FROM retention_job_ends WHERE job_id = ?`,
+  tempClockStart: `UPDATE retention_ledger SET clock_start = ?, clock_start_ms = ?, clock_source = 'job-ended'
+                   WHERE rule = 'temp-files' AND resource = ? AND clock_start_ms IS NULL`,
+  close: `UPDATE retention_ledger SET state = 'done', done_at = ?, done_ms = ?, closed_by = ?, recorded_due_at = ?, recorded_due_ms = ?
+          WHERE rule = ? AND item = ? AND state = 'pending'`,
+  consentWithdrawn: `UPDATE retention_ledger SET withdrawn_at = ?, withdrawn_ms = ?
+                     WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NULL`,
+  oplogStream: `INSERT INTO retention_oplog_streams (stream, subject_id, last_entry_ms) VALUES (?, ?, ?)
+                ON CONFLICT(stream) DO UPDATE SET last_entry_ms = MAX(last_entry_ms, excluded.last_entry_ms)`,
+  purgeEntries: `DELETE FROM retention_ledger WHERE rule = 'operation-logs' AND state = 'pending' AND clock_start_ms < ?`,
+  purgeStreams: `DELETE FROM retention_oplog_streams WHERE last_entry_ms < ?`,
+  purgeRecorded: `INSERT INTO retention_oplog_purges (event_id, purged_at, cutoff_ms, entries_removed, entries_late, max_lateness_seconds, mode)
+                  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
+  erasedEntries: `DELETE FROM retention_ledger WHERE subject_id = ? AND rule = 'operation-logs'`,
+  erasedStream: `DELETE FROM retention_oplog_streams WHERE stream = ?`,
+});
+
+/** Epoch ms of an ISO time, or null. Pure (no clock). */
+export function epochMs(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+function closedBy(event: StoredEvent): string {
+  const reason = str(event.data.reason);
+  return reason ? `${event.type}:${reason}` : event.type;
+}
+
+export const RETENTION_LEDGER_EVENT_TYPES = [
+  'ImageUploaded',
+  'ImageDeleted',
+  'JobCompleted',
+  'JobFailed',
+  'JobCancelled',
+  'TempFileCreated',
+  'TempFileDeleted',
+  'ArtworkGenerated',
+  'ArtworkDeleted',
+  'ConsentWithdrawn',
+  'FaceDetectionLogged',
+  'ProcessingLogged',
+  'OperationLogsPurged',
+  'SubjectErased',
+] as const;
+
+export const retentionLedgerProjection: Projection = {
+  name: 'retention-ledger',
+  version: 1,
+  eventTypes: RETENTION_LEDGER_EVENT_TYPES,
+  tables: [
+    { name: 'retention_ledger', orderBy: 'rule, item' },
+    { name: 'retention_job_ends', orderBy: 'job_id' },
+    { name: 'retention_oplog_streams', orderBy: 'stream' },
+    { name: 'retention_oplog_purges', orderBy: 'event_id' },
+  ],
+  setup(db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS retention_ledger (
+      rule TEXT NOT NULL,
+      item TEXT NOT NULL,
+      subject_id TEXT NOT NULL,
+      resource TEXT NOT NULL,
+      purpose TEXT,
+      object_key TEXT,
+      clock_start TEXT,
+      clock_start_ms INTEGER,
+      clock_source TEXT,
+      withdrawn_at TEXT,
+      withdrawn_ms INTEGER,
+      state TEXT NOT NULL,
+      done_at TEXT,
+      done_ms INTEGER,
+      closed_by TEXT,
+      recorded_due_at TEXT,
+      recorded_due_ms INTEGER,
+      PRIMARY KEY (rule, item)
+    )`);
+    // The sweep's reads: due rows only, in (clock start, item) order for keyset paging.
+    db.exec('CREATE INDEX IF NOT EXISTS retention_ledger_due ON retention_ledger (rule, state, clock_start_ms, item)');
+    db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_withdrawn ON retention_ledger (rule, state, withdrawn_ms, item) WHERE withdrawn_ms IS NOT NULL`);
+    db.exec('CREATE INDEX IF NOT EXISTS retention_ledger_by_subject ON retention_ledger (subject_id, rule, purpose)');
+    db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_temp_by_job ON retention_ledger (resource) WHERE rule = 'temp-files'`);
+    db.exec('CREATE INDEX IF NOT EXISTS retention_ledger_by_object ON retention_ledger (object_key) WHERE object_key IS NOT NULL');
+    db.exec(`CREATE TABLE IF NOT EXISTS retention_job_ends (
+      job_id TEXT PRIMARY KEY,
+      ended_at TEXT NOT NULL,
+      ended_ms INTEGER NOT NULL,
+      ended_by TEXT NOT NULL
+    ) WITHOUT ROWID`);
+    db.exec(`CREATE TABLE IF NOT EXISTS retention_oplog_streams (
+      stream TEXT PRIMARY KEY,
+      subject_id TEXT NOT NULL,
+      last_entry_ms INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+    db.exec('CREATE INDEX IF NOT EXISTS retention_oplog_streams_by_last ON retention_oplog_streams (last_entry_ms)');
+    db.exec(`CREATE TABLE IF NOT EXISTS retention_oplog_purges (
+      event_id TEXT PRIMARY KEY,
+      purged_at TEXT NOT NULL,
+      cutoff_ms INTEGER NOT NULL,
+      entries_removed INTEGER NOT NULL,
+      entries_late INTEGER NOT NULL,
+      max_lateness_seconds INTEGER NOT NULL,
+      mode TEXT NOT NULL
+    ) WITHOUT ROWID`);
+  },
+  apply(db, event) {
+    const q = sql(db);
+    const at = occurredAt(event);
+    const atMs = epochMs(at);
+    if (atMs === null) return;
+    const data = event.data;
+    switch (event.type) {
+      case 'ImageUploaded': {
+        const imageId = str(data.imageId);
+        const subjectId = str(data.subjectId);
+        if (!imageId || !subjectId) return;
+        q.insertItem.run(ORIGINAL, imageId, subjectId, `image:${imageId}`, str(data.purpose), str(data.objectKey), at, atMs, 'upload');
+        break;
+      }
+      case 'ImageDeleted': {
+        const imageId = str(data.imageId);
+        if (!imageId) return;
+        const dueAt = str(data.dueAt);
+        q.close.run(at, atMs, closedBy(event), dueAt, epochMs(dueAt), ORIGINAL, imageId);
+        break;
+      }
+      case 'JobCompleted':
+      case 'JobFailed':
+      case 'JobCancelled': {
+        const jobId = str(data.jobId);
+        if (!jobId) return;
+        const inserted = q.jobEnded.run(jobId, at, atMs, event.type).changes > 0;
+        if (inserted) q.tempClockStart.run(at, atMs, `job:${jobId}`);
+        const imageId = str(data.imageId);
+        if (event.type === 'JobCompleted' && imageId) q.firstJobCompleted.run(at, atMs, imageId);
+        break;
+      }
+      case 'TempFileCreated': {
+        const jobId = str(data.jobId);
+        const subjectId = str(data.subjectId);
+        const key = str(data.objectKey);
+        if (!jobId || !subjectId || !key) return;
+        const ended = q.jobEnd.get(jobId) as { ended_at: string; ended_ms: number } | undefined;
+        q.insertTemp.run(key, subjectId, `job:${jobId}`, key, ended?.ended_at ?? null, ended?.ended_ms ?? null, ended ? 'job-ended' : null);
+        break;
+      }
+      case 'TempFileDeleted': {
+        const key = str(data.objectKey);
+        if (!key) return;
+        q.close.run(at, atMs, closedBy(event), null, null, TEMP, key);
+        break;
+      }
+      case 'ArtworkGenerated': {
+        const artworkId = str(data.artworkId);
+        const subjectId = str(data.subjectId);
+        if (!artworkId || !subjectId) return;
+        q.insertItem.run(ARTWORK, artworkId, subjectId, `artwork:${artworkId}`, str(data.purpose), str(data.objectKey), null, null, null);
+        break;
+      }
+      case 'ArtworkDeleted': {
+        const artworkId = str(data.artworkId);
+        if (!artworkId) return;
+        q.close.run(at, atMs, closedBy(event), null, null, ARTWORK, artworkId);
+        break;
+      }
+      case 'ConsentWithdrawn': {
+        const subjectId = str(data.subjectId);
+        const purpose = str(data.purpose);
+        if (!subjectId || !purpose) return;
+        q.consentWithdrawn.run(at, atMs, subjectId, purpose);
+        break;
+      }
+      case 'FaceDetectionLogged':
+      case 'ProcessingLogged': {
+        const subjectId = str(data.subjectId);
+        if (!subjectId || !event.stream.startsWith('oplog-')) return;
+        q.insertItem.run(OPLOG, event.id, subjectId, event.stream, null, null, at, atMs, 'entry');
+        q.oplogStream.run(event.stream, subjectId, atMs);
+        break;
+      }
+      case 'OperationLogsPurged': {
+        const purgedAtMs = epochMs(str(data.purgedAt));
+        const maxAgeSeconds = num(data.maxAgeSeconds);
+        if (purgedAtMs === null || maxAgeSeconds === null) return;
+        const cutoff = purgedAtMs - maxAgeSeconds * 1000;
+        q.purgeEntries.run(cutoff);
+        q.purgeStreams.run(cutoff);
+        q.purgeRecorded.run(
+          event.id,
+          str(data.purgedAt),
+          cutoff,
+          num(data.entriesRemoved) ?? 0,
+          num(data.entriesLate) ?? 0,
+          num(data.maxLatenessSeconds) ?? 0,
+          str(data.mode) ?? 'removed',
+        );
+        break;
+      }
+      case 'SubjectErased': {
+        const subjectId = str(data.subjectId);
+        if (!subjectId || data.operationLogTombstoned !== true) return;
+        q.erasedEntries.run(subjectId);
+        q.erasedStream.run(`oplog-${subjectId}`);
+        break;
+      }
+    }
+  },
+};
