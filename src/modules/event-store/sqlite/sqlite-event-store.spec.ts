@@ -130,6 +130,8 @@ describe('SqliteEventStore', () => {
       expect(await failure(store.append('s-1', [ev()], -1n))).toBeInstanceOf(InvalidAppendError);
       expect(await failure(store.setStreamMetadata('s-1', { maxAge: 0 }))).toBeInstanceOf(InvalidAppendError);
       expect(await failure(store.setStreamMetadata('s-1', { maxCount: 1.5 }))).toBeInstanceOf(InvalidAppendError);
+      expect(await failure(store.readAll({ maxCount: -1 }))).toBeInstanceOf(RangeError);
+      expect(await failure(store.readAll({ fromPosition: { commit: -1n, prepare: -1n } }))).toBeInstanceOf(RangeError);
       expect(await failure(store.readStream('s-1'))).toBeInstanceOf(StreamNotFoundError);
     });
 

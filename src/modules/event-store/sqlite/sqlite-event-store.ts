@@ -286,7 +286,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
         }
         s.commit.run();
       } catch (error) {
-        if (this.db.inTransaction) s.rollback.run();
+        this.rollbackQuietly();
         throw error;
       }
     } catch (error) {
@@ -485,12 +485,19 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<StoredEvent> {
-    const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isInteger(maxCount) || maxCount < 0) throw new RangeError('maxCount must be a non-negative integer');
-    const after = positionNumber(options.fromPosition);
-    const filter = compileFilter(options.filter);
     return {
-      [Symbol.asyncIterator]: () => new AllEventsIterator(this, after, maxCount, ALL_PAGE_SIZE, filter),
+      [Symbol.asyncIterator]: (): AsyncIterator<StoredEvent> => {
+        try {
+          const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+          if (!Number.isInteger(maxCount) || maxCount < 0) throw new RangeError('maxCount must be a non-negative integer');
+          const after = positionNumber(options.fromPosition);
+          const filter = compileFilter(options.filter);
+          return new AllEventsIterator(this, after, maxCount, ALL_PAGE_SIZE, filter);
+        } catch (error) {
+          // Like readStream, argument errors surface from the first next().
+          return { next: () => Promise.reject(error) };
+        }
+      },
     };
   }
 
@@ -623,8 +630,23 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       s.commit.run();
       return { removed, afterStream: cursor, done, transactions: true };
     } catch (error) {
-      if (this.db.inTransaction) s.rollback.run();
+      this.rollbackQuietly();
       throw error;
+    }
+  }
+
+  /**
+   * Ends a failed write transaction. SQLite may already have rolled it back (IO errors, full
+   * disk); a failing ROLLBACK must not leave the connection inside a transaction, where every
+   * later BEGIN would fail.
+   */
+  private rollbackQuietly(): void {
+    for (let attempt = 0; attempt < 3 && this.db.inTransaction; attempt++) {
+      try {
+        this.s.rollback.run();
+      } catch {
+        // Retried; the original error is what the callers get.
+      }
     }
   }
 
