@@ -324,7 +324,7 @@ describe('SqliteEventStore', () => {
       await reopened.close();
     });
 
-    it('writes a WAL-mode file other connections can read; opens with synchronous NORMAL too', async () => {
+    it('writes a WAL-mode file other connections can read; creates missing folders; opens with synchronous NORMAL too', async () => {
       await store.append('s-1', [ev()], 'no_stream');
       const db = new Database(file, { readonly: true });
       try {
@@ -333,7 +333,7 @@ describe('SqliteEventStore', () => {
       } finally {
         db.close();
       }
-      const normal = new SqliteEventStore({ file: join(dir, 'normal.sqlite'), clock, synchronous: 'NORMAL' });
+      const normal = new SqliteEventStore({ file: join(dir, 'data', 'nested', 'normal.sqlite'), clock, synchronous: 'NORMAL' });
       await normal.checkHealth();
       await normal.close();
     });

@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Clock } from '../../clock/clock.port';
 import {
   EventStoreUnavailableError,
@@ -29,7 +31,7 @@ import { type AllPage, AllEventsIterator, nextTurn, type StreamPageReader, Strea
 import { configureConnection, migrate, STREAM_LIVE, STREAM_SOFT_DELETED, STREAM_TOMBSTONED } from './sqlite-schema';
 
 export interface SqliteEventStoreOptions {
-  /** Path of the SQLite file (created with its folder's permission; the folder must exist). */
+  /** Path of the SQLite file; the file and its folder are created when missing. */
   readonly file: string;
   readonly clock: Clock;
   /** FULL (default): an acknowledged append survives a power cut. NORMAL: survives a process crash. */
@@ -150,6 +152,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     this.clock = options.clock;
     this.pollIntervalMs = Math.max(1, options.pollIntervalMs ?? 250);
     this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    mkdirSync(dirname(options.file), { recursive: true });
     this.db = new Database(options.file);
     try {
       configureConnection(this.db, { synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: this.busyTimeoutMs });
