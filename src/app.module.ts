@@ -6,6 +6,7 @@ import { AuthGuard } from './common/auth/auth.guard';
 import { ProblemFilter } from './common/errors/problem.filter';
 import type { Clock } from './modules/clock/clock.port';
 import { AppConfig } from './modules/config/app-config';
+import { AuditModule } from './modules/audit/audit.module';
 import { ConfigModule } from './modules/config/config.module';
 import { ConsentModule } from './modules/consent/consent.module';
 import { CryptoModule } from './modules/crypto/crypto.module';
@@ -51,6 +52,7 @@ export class AppModule {
         IdentityModule,
         ConsentModule,
         HealthModule,
+        AuditModule,
         FacialDataModule,
       ],
       providers: [

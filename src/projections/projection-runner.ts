@@ -1,7 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { comparePositions, type AllSubscription, type EventStore, type Position, type StoredEvent } from '../modules/event-store/event-store.port';
-import { dropTables, type Projection } from './projection';
+import type { Projection } from './projection';
+import { CheckpointsMovedError, ProjectionApplier } from './projection-applier';
+import { openReadModelWriter } from './read-model-database';
 
 export interface ProjectionStatus {
   readonly name: string;
@@ -20,13 +22,6 @@ export interface RunnerStatus {
 
 export type EventsListener = (events: readonly StoredEvent[]) => void;
 
-interface Tracked {
-  readonly projection: Projection;
-  readonly types: ReadonlySet<string>;
-  checkpoint: Position | null;
-  eventsApplied: number;
-}
-
 interface Waiter {
   readonly position: Position;
   readonly resolve: () => void;
@@ -34,16 +29,38 @@ interface Waiter {
   readonly timer: NodeJS.Timeout;
 }
 
-const MAX_EVENTS_PER_TRANSACTION = 2_000;
+export interface ProjectionRunnerOptions {
+  /**
+   * While catching up, one transaction takes in subscription pages (one page per turn of the event
+   * loop) until it holds this many events or is this old; then it commits. Live events are
+   * committed as soon as they are applied.
+   */
+  readonly catchUpTransactionEvents?: number;
+  readonly catchUpTransactionMs?: number;
+}
+
+const CATCH_UP_TRANSACTION_EVENTS = 50_000;
+const CATCH_UP_TRANSACTION_MS = 1_000;
 
 /**
  * Feeds every projection from `$all`: one subscription from the lowest checkpoint, each event
  * applied only to projections whose checkpoint is behind it, rows and checkpoints committed in the
- * same SQLite transaction (a crash never applies an event twice or skips one). Catch-up pages are
- * applied in batches; between transactions the runner yields so requests stay responsive.
+ * same SQLite transaction (a crash never applies an event twice or skips one).
+ *
+ * Writes go through a connection of their own (for a file database), so while catching up one
+ * transaction can take in many subscription pages, one page per turn of the event loop (requests
+ * keep being served), and commit every CATCH_UP_TRANSACTION_EVENTS events or CATCH_UP_TRANSACTION_MS:
+ * fewer commits, far less WAL traffic, and readers never see uncommitted rows. Live events are
+ * committed at once. Waiters and listeners hear of events only once they are committed. If another
+ * process moves a checkpoint (a CLI rebuild on the same file), the transaction is refused, the
+ * checkpoints are reloaded and the subscription restarts from them.
  */
 export class ProjectionRunner {
-  private readonly tracked: Tracked[];
+  private readonly writer: Database;
+  private readonly ownsWriter: boolean;
+  private readonly applier: ProjectionApplier;
+  private readonly transactionEvents: number;
+  private readonly transactionMs: number;
   private subscription: AllSubscription | null = null;
   private loop: Promise<void> | null = null;
   private stopped = true;
@@ -52,59 +69,40 @@ export class ProjectionRunner {
   private lastPosition: Position | null = null;
   private waiters: Waiter[] = [];
   private readonly listeners = new Set<EventsListener>();
-  private restartRequested = false;
+  /** Batches applied in the open transaction, announced once it commits. */
+  private uncommitted: (readonly StoredEvent[])[] = [];
+  private uncommittedEvents = 0;
+  private transactionStartedAt = 0;
 
   constructor(
     private readonly store: EventStore,
-    private readonly db: Database,
+    db: Database,
     projections: readonly Projection[],
     private readonly log?: Logger,
+    options: ProjectionRunnerOptions = {},
   ) {
-    this.tracked = projections.map((projection) => ({ projection, types: new Set(projection.eventTypes), checkpoint: null, eventsApplied: 0 }));
-    this.prepare();
-  }
-
-  get projections(): readonly Projection[] {
-    return this.tracked.map((t) => t.projection);
-  }
-
-  /** Creates tables, rebuilds projections whose version changed, loads checkpoints. */
-  private prepare(): void {
-    const select = this.db.prepare('SELECT version, commit_position, prepare_position, events_applied FROM projection_checkpoints WHERE name = ?').safeIntegers(true);
-    for (const t of this.tracked) {
-      const row = select.get(t.projection.name) as { version: bigint; commit_position: bigint | null; prepare_position: bigint | null; events_applied: bigint } | undefined;
-      if (row && Number(row.version) !== t.projection.version) {
-        this.log?.info({ projection: t.projection.name, from: Number(row.version), to: t.projection.version }, 'projection version changed: rebuilding');
-        this.resetProjection(t);
-      } else {
-        t.projection.setup(this.db);
-        if (row && row.commit_position !== null && row.prepare_position !== null) {
-          t.checkpoint = { commit: row.commit_position, prepare: row.prepare_position };
-          t.eventsApplied = Number(row.events_applied);
-        } else if (!row) {
-          this.db.prepare('INSERT INTO projection_checkpoints (name, version) VALUES (?, ?)').run(t.projection.name, t.projection.version);
-        }
-      }
+    this.ownsWriter = !db.memory;
+    this.writer = this.ownsWriter ? openReadModelWriter(db.name) : db;
+    // One connection (an in-memory database): readers would see an open transaction, so never keep one across turns.
+    this.transactionEvents = this.ownsWriter ? Math.max(1, options.catchUpTransactionEvents ?? CATCH_UP_TRANSACTION_EVENTS) : 1;
+    this.transactionMs = Math.max(0, options.catchUpTransactionMs ?? CATCH_UP_TRANSACTION_MS);
+    try {
+      this.applier = new ProjectionApplier(this.writer, projections, (projection, from) =>
+        this.log?.info({ projection: projection.name, from, to: projection.version }, 'projection version changed: rebuilding'),
+      );
+    } catch (error) {
+      if (this.ownsWriter) this.writer.close();
+      throw error;
     }
   }
 
-  private resetProjection(t: Tracked): void {
-    this.db.transaction(() => {
-      dropTables(this.db, t.projection);
-      t.projection.setup(this.db);
-      this.db
-        .prepare(
-          `INSERT INTO projection_checkpoints (name, version, commit_position, prepare_position, events_applied) VALUES (?, ?, NULL, NULL, 0)
-           ON CONFLICT(name) DO UPDATE SET version = excluded.version, commit_position = NULL, prepare_position = NULL, events_applied = 0`,
-        )
-        .run(t.projection.name, t.projection.version);
-    })();
-    t.checkpoint = null;
-    t.eventsApplied = 0;
+  get projections(): readonly Projection[] {
+    return this.applier.tracked.map((t) => t.projection);
   }
 
   start(): void {
     if (!this.stopped) return;
+    if (!this.writer.open) throw new Error('projection runner closed');
     this.stopped = false;
     this.loop = this.run();
   }
@@ -121,11 +119,21 @@ export class ProjectionRunner {
     this.waiters = [];
   }
 
+  /** Stops and releases the runner's own database connection. */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.ownsWriter && this.writer.open) this.writer.close();
+  }
+
   /** Drops and rebuilds one projection (or all) from position zero, while the others keep their place. */
   async rebuild(names?: readonly string[]): Promise<void> {
+    if (names) {
+      const unknown = names.filter((name) => !this.projections.some((p) => p.name === name));
+      if (unknown.length > 0) throw new Error(`Unknown projection: ${unknown.join(', ')}`);
+    }
     const wasRunning = !this.stopped;
     if (wasRunning) await this.stop();
-    for (const t of this.tracked) if (!names || names.includes(t.projection.name)) this.resetProjection(t);
+    this.applier.reset(names);
     this.caughtUp = false;
     if (wasRunning) this.start();
   }
@@ -163,92 +171,95 @@ export class ProjectionRunner {
       running: !this.stopped,
       caughtUp: this.caughtUp,
       failed: this.failed,
-      checkpoint: fmt(this.lowestCheckpoint()),
-      projections: this.tracked.map((t) => ({ name: t.projection.name, version: t.projection.version, checkpoint: fmt(t.checkpoint), eventsApplied: t.eventsApplied })),
+      checkpoint: fmt(this.applier.lowestCheckpoint()),
+      projections: this.applier.tracked.map((t) => ({
+        name: t.projection.name,
+        version: t.projection.version,
+        checkpoint: fmt(t.checkpoint),
+        eventsApplied: t.eventsApplied,
+      })),
     };
-  }
-
-  private lowestCheckpoint(): Position | null {
-    let lowest: Position | null = null;
-    for (const t of this.tracked) {
-      if (!t.checkpoint) return null;
-      if (!lowest || comparePositions(t.checkpoint, lowest) < 0) lowest = t.checkpoint;
-    }
-    return lowest;
   }
 
   private async run(): Promise<void> {
     let backoff = 100;
     while (!this.stopped) {
       try {
-        const from = this.lowestCheckpoint();
+        const from = this.applier.lowestCheckpoint();
         this.lastPosition = from;
         this.subscription = this.store.subscribeAll({ fromPosition: from ?? 'start' });
         for await (const batch of this.subscription) {
           if (this.stopped) break;
-          if (batch.events.length > 0) await this.applyEvents(batch.events);
+          const live = batch.caughtUp || this.caughtUp;
+          if (batch.events.length > 0) this.applyBatch(batch.events);
+          if (this.applier.inTransaction && (live || this.uncommittedEvents >= this.transactionEvents || Date.now() - this.transactionStartedAt >= this.transactionMs)) {
+            this.commit();
+          }
           if (batch.caughtUp && !this.caughtUp) {
             this.caughtUp = true;
             this.log?.info({ checkpoint: this.status().checkpoint }, 'projections caught up');
           }
           this.failed = null;
           backoff = 100;
-          if (this.restartRequested) break;
         }
-        this.restartRequested = false;
       } catch (error) {
+        this.abandonTransaction();
         if (this.stopped) break;
+        if (error instanceof CheckpointsMovedError) {
+          // Another writer rebuilt or advanced a projection: take its checkpoints and resume.
+          this.log?.warn({ projection: error.projection }, 'projection checkpoints moved by another writer; reloading');
+          this.applier.load();
+          this.caughtUp = false;
+          continue;
+        }
         this.failed = error instanceof Error ? error.message : String(error);
         this.log?.error({ err: { type: (error as Error)?.name, message: this.failed } }, 'projection runner failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5_000);
       } finally {
+        // Stopped mid-transaction: what was not committed is simply applied again next time.
+        this.abandonTransaction();
         await this.subscription?.close();
         this.subscription = null;
       }
     }
   }
 
-  private async applyEvents(events: readonly StoredEvent[]): Promise<void> {
-    for (let start = 0; start < events.length; start += MAX_EVENTS_PER_TRANSACTION) {
-      const chunk = events.slice(start, start + MAX_EVENTS_PER_TRANSACTION);
-      this.applyChunk(chunk);
-      this.lastPosition = chunk[chunk.length - 1].position;
-      this.resolveWaiters();
+  private applyBatch(events: readonly StoredEvent[]): void {
+    if (!this.applier.inTransaction) {
+      this.applier.begin();
+      this.transactionStartedAt = Date.now();
+    }
+    this.applier.applyOpen(events);
+    this.uncommitted.push(events);
+    this.uncommittedEvents += events.length;
+  }
+
+  private commit(): void {
+    this.applier.commit();
+    const batches = this.uncommitted;
+    this.uncommitted = [];
+    this.uncommittedEvents = 0;
+    if (batches.length === 0) return;
+    const lastBatch = batches[batches.length - 1];
+    this.lastPosition = lastBatch[lastBatch.length - 1].position;
+    this.resolveWaiters();
+    if (this.listeners.size === 0) return;
+    for (const events of batches) {
       for (const listener of this.listeners) {
         try {
-          listener(chunk);
+          listener(events);
         } catch (error) {
           this.log?.error({ err: { message: (error as Error).message } }, 'event listener failed');
         }
       }
-      if (start + MAX_EVENTS_PER_TRANSACTION < events.length) await new Promise((r) => setImmediate(r));
     }
   }
 
-  private applyChunk(events: readonly StoredEvent[]): void {
-    const last = events[events.length - 1].position;
-    const update = this.db.prepare('UPDATE projection_checkpoints SET commit_position = ?, prepare_position = ?, events_applied = ? WHERE name = ?');
-    const counts = new Map<Tracked, number>();
-    this.db.transaction(() => {
-      for (const event of events) {
-        for (const t of this.tracked) {
-          if (t.checkpoint && comparePositions(event.position, t.checkpoint) <= 0) continue;
-          if (!t.types.has(event.type)) continue;
-          t.projection.apply(this.db, event);
-          counts.set(t, (counts.get(t) ?? 0) + 1);
-        }
-      }
-      for (const t of this.tracked) {
-        if (t.checkpoint && comparePositions(last, t.checkpoint) <= 0) continue;
-        update.run(last.commit, last.prepare, t.eventsApplied + (counts.get(t) ?? 0), t.projection.name);
-      }
-    })();
-    for (const t of this.tracked) {
-      if (t.checkpoint && comparePositions(last, t.checkpoint) <= 0) continue;
-      t.checkpoint = last;
-      t.eventsApplied += counts.get(t) ?? 0;
-    }
+  private abandonTransaction(): void {
+    this.applier.rollback();
+    this.uncommitted = [];
+    this.uncommittedEvents = 0;
   }
 
   private resolveWaiters(): void {

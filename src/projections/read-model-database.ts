@@ -15,6 +15,27 @@ export function openReadModelDatabase(file: string): Db {
   db.pragma('busy_timeout = 5000');
   db.pragma('secure_delete = ON');
   db.pragma('cache_size = -65536');
+  ensureCheckpointTable(db);
+  return db;
+}
+
+/**
+ * A throw-away database for a verification replay: no journal, no fsync (a crash just loses the
+ * scratch file), temporary b-trees on disk so a large comparison does not grow the heap.
+ */
+export function openScratchDatabase(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  db.pragma('cache_size = -32768');
+  db.pragma('temp_store = FILE');
+  ensureCheckpointTable(db);
+  return db;
+}
+
+/** Where each projection stands: written in the same transaction as its rows. */
+export function ensureCheckpointTable(db: Db): void {
   db.exec(`CREATE TABLE IF NOT EXISTS projection_checkpoints (
     name TEXT PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -22,5 +43,18 @@ export function openReadModelDatabase(file: string): Db {
     prepare_position INTEGER,
     events_applied INTEGER NOT NULL DEFAULT 0
   )`);
+}
+
+/**
+ * A second connection to a read-model file, for the projection runner's writes: its transactions
+ * (which may span several turns of the event loop while catching up) stay invisible to the
+ * readers' connection until they commit.
+ */
+export function openReadModelWriter(file: string): Db {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('secure_delete = ON');
+  db.pragma('cache_size = -65536');
   return db;
 }

@@ -1,0 +1,140 @@
+import { PURPOSES, resourceOf } from '../events';
+import { isEncryptedField } from '../modules/crypto/field-cipher';
+import type { JsonObject } from '../modules/event-store/event-store.port';
+import type { Projection } from './projection';
+import { actorOf, occurredAt, statements } from './projection';
+
+/**
+ * The event types a subject's history shows: every action on their facial data and on the
+ * account that holds it (registration, consent and restriction changes, uploads, views, every
+ * job step, temporary files, disclosures to processors, deletions, rights requests and exports,
+ * erasure) and every auditor read about them (the subject has a right to know who looked).
+ *
+ * Left out on purpose:
+ * - `DeviceRegistered` / `DeviceReleased`: credentials (a secret hash) and a device hash, not actions
+ *   on facial data.
+ * - `FaceDetectionLogged` / `ProcessingLogged`: operation logs have their own 7-day retention and
+ *   are physically purged; copying them here would keep them for ever (and a rebuild after a purge
+ *   would no longer match). The same facts are in the job and image events, which are shown.
+ * - `VerificationCompleted`, `OperationLogsPurged`: about no subject.
+ */
+export const HISTORY_EVENT_TYPES = [
+  'SubjectRegistered',
+  'AdultConfirmed',
+  'GuardianConsentRecorded',
+  'ConsentGranted',
+  'ConsentWithdrawn',
+  'ProcessingRestricted',
+  'RestrictionLifted',
+  'SubjectErasureStarted',
+  'SubjectErased',
+  'ImageUploaded',
+  'ImageViewed',
+  'ImageDeleted',
+  'JobQueued',
+  'JobStarted',
+  'TempFileCreated',
+  'TempFileDeleted',
+  'DataDisclosedToProcessor',
+  'JobCompleted',
+  'JobFailed',
+  'JobCancelled',
+  'ArtworkGenerated',
+  'ArtworkViewed',
+  'ArtworkDeleted',
+  'RightsRequestReceived',
+  'RightsRequestProcessingStarted',
+  'RightsRequestFulfilled',
+  'RightsRequestRejected',
+  'RightsRequestOverdue',
+  'DataExported',
+  'AuditorAccessed',
+] as const;
+
+/**
+ * Never copied into `detail`: the owner (implied), storage internals (object keys and content
+ * hashes: in the log for auditors), and identifiers that are not about facial data.
+ */
+const ALWAYS_OMITTED: ReadonlySet<string> = new Set(['subjectId', 'objectKey', 'sha256', 'objectSha256']);
+const OMITTED: Readonly<Record<string, readonly string[]>> = {
+  SubjectRegistered: ['deviceId'],
+};
+
+const PURPOSE_SET: ReadonlySet<string> = new Set(PURPOSES);
+
+const sql = statements({
+  insert: `INSERT INTO history (commit_position, prepare_position, subject_id, event_id, at, type, resource, purpose, actor, detail, has_personal)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+});
+
+/** The processing purpose an event is about: `purpose` when it is one, else `dataPurpose` (views). */
+export function processingPurposeOf(data: JsonObject): string | null {
+  const purpose = data.purpose;
+  if (typeof purpose === 'string' && PURPOSE_SET.has(purpose)) return purpose;
+  const dataPurpose = data.dataPurpose;
+  if (typeof dataPurpose === 'string' && PURPOSE_SET.has(dataPurpose)) return dataPurpose;
+  return null;
+}
+
+/**
+ * Every subject's timeline, oldest first: `{ at, type, resource, purpose, actor, detail }` per
+ * event. `detail` is the event's data without the subject id, the id `resource` already names,
+ * object keys and content hashes; personal fields stay as the log
+ * holds them (encrypted with the subject's key, the event id as associated data) and are decrypted
+ * when read, so they read "[shredded]" once the key is destroyed while the record of what was done
+ * stays. Only the owner's events: the owner is `data.subjectId` (else `metadata.subjectId`).
+ */
+export const historyProjection: Projection = {
+  name: 'history',
+  version: 1,
+  eventTypes: HISTORY_EVENT_TYPES,
+  tables: [{ name: 'history', orderBy: 'commit_position, prepare_position' }],
+  setup(db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS history (
+      commit_position INTEGER NOT NULL,
+      prepare_position INTEGER NOT NULL,
+      subject_id TEXT NOT NULL,
+      event_id TEXT NOT NULL,
+      at TEXT NOT NULL,
+      type TEXT NOT NULL,
+      resource TEXT NOT NULL,
+      purpose TEXT,
+      actor TEXT NOT NULL,
+      detail TEXT NOT NULL,
+      has_personal INTEGER NOT NULL,
+      UNIQUE (commit_position, prepare_position)
+    )`);
+    db.exec('CREATE INDEX IF NOT EXISTS history_by_subject ON history (subject_id, commit_position, prepare_position)');
+  },
+  apply(db, event) {
+    const data = event.data;
+    const owner = typeof data.subjectId === 'string' ? data.subjectId : typeof event.metadata.subjectId === 'string' ? event.metadata.subjectId : null;
+    if (owner === null) return;
+    const omitted = OMITTED[event.type];
+    const resource = resourceOf(event.type, data);
+    // The id already named by `resource` (image:<imageId> …) is not repeated.
+    const resourceId = resource.slice(resource.indexOf(':') + 1);
+    const detail: JsonObject = {};
+    let hasPersonal = 0;
+    for (const key in data) {
+      if (ALWAYS_OMITTED.has(key) || (omitted !== undefined && omitted.includes(key))) continue;
+      const value = data[key];
+      if (value === resourceId && key.endsWith('Id')) continue;
+      if (hasPersonal === 0 && isEncryptedField(value)) hasPersonal = 1;
+      detail[key] = value;
+    }
+    sql(db).insert.run(
+      event.position.commit,
+      event.position.prepare,
+      owner,
+      event.id,
+      occurredAt(event),
+      event.type,
+      resource,
+      processingPurposeOf(data),
+      actorOf(event),
+      JSON.stringify(detail),
+      hasPersonal,
+    );
+  },
+};
