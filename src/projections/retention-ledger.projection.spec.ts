@@ -80,8 +80,15 @@ describe('retention ledger projection', () => {
       e.uploaded('77777777-7777-4777-8777-777777777777', at(2 * H)),
     ]);
     expect(reader.withdrawnOriginals(null, 10)).toEqual([{ imageId: IMG1, subjectId: SUBJECT_A, fromMs: T0 + 1 * H }]);
-    expect(reader.withdrawnOriginalsOf(SUBJECT_A, 'photo-enlarge').map((r) => r.imageId)).toEqual([IMG1]);
     expect(items().filter((r) => r.withdrawn_at !== null).map((r) => r.item)).toEqual([IMG1]);
+  });
+
+  it('consent given again before the deletion clears the withdrawal (the normal deadline still applies)', () => {
+    const e = new RetentionEvents();
+    const granted = e.event(`subject-${SUBJECT_A}`, 'ConsentGranted', { subjectId: SUBJECT_A, purpose: 'photo-enlarge', policyVersion: '2025-06-24' }, at(2 * H));
+    const { reader, items } = ledger([e.uploaded(IMG1, at(0)), e.consentWithdrawn(at(1 * H)), granted]);
+    expect(reader.withdrawnOriginals(null, 10)).toEqual([]);
+    expect(items()[0]).toMatchObject({ withdrawn_at: null, state: 'pending', clock_start: at(0) });
   });
 
   it('temp files: the clock starts when the job ends (completed, failed or cancelled), also for a file recorded after the end', () => {

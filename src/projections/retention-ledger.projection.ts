@@ -15,8 +15,8 @@ import { num, occurredAt, statements, str } from './projection';
  * Rules and rows (see src/modules/retention/retention-rules.ts):
  * - `original-after-processing`, one row per image (`item` = imageId): the clock starts at the
  *   upload and moves to the image's first JobCompleted while the image is held; a ConsentWithdrawn
- *   for the image's subject and purpose while it is held sets `withdrawn_at` (due at once);
- *   ImageDeleted closes it (any reason).
+ *   for the image's subject and purpose while it is held sets `withdrawn_at` (due at once), a
+ *   ConsentGranted for them before the deletion clears it again; ImageDeleted closes it (any reason).
  * - `temp-files`, one row per temporary object (`item` = object key, `resource` = `job:<jobId>`):
  *   the clock starts when the job completes, fails or is cancelled; TempFileDeleted closes it.
  * - `operation-logs`, one row per log entry (`item` = event id, `resource` = its stream; no
@@ -54,6 +54,8 @@ const sql = statements({
           WHERE rule = ? AND item = ? AND state = 'pending'`,
   consentWithdrawn: `UPDATE retention_ledger SET withdrawn_at = ?, withdrawn_ms = ?
                      WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NULL`,
+  consentGranted: `UPDATE retention_ledger SET withdrawn_at = NULL, withdrawn_ms = NULL
+                   WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NOT NULL`,
   oplogStream: `INSERT INTO retention_oplog_streams (stream, subject_id, last_entry_ms) VALUES (?, ?, ?)
                 ON CONFLICT(stream) DO UPDATE SET last_entry_ms = MAX(last_entry_ms, excluded.last_entry_ms)`,
   purgeEntries: `DELETE FROM retention_ledger WHERE rule = 'operation-logs' AND state = 'pending' AND clock_start_ms < ?`,
@@ -87,6 +89,7 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
   'ArtworkGenerated',
   'ArtworkDeleted',
   'ConsentWithdrawn',
+  'ConsentGranted',
   'FaceDetectionLogged',
   'ProcessingLogged',
   'OperationLogsPurged',
@@ -217,6 +220,15 @@ export const retentionLedgerProjection: Projection = {
         const purpose = str(data.purpose);
         if (!subjectId || !purpose) return;
         q.consentWithdrawn.run(at, atMs, subjectId, purpose);
+        break;
+      }
+      case 'ConsentGranted': {
+        // Consent given again before the deletion happened: the withdrawal no longer applies
+        // (as the withdrawal cascade decides); the normal deadline still does.
+        const subjectId = str(data.subjectId);
+        const purpose = str(data.purpose);
+        if (!subjectId || !purpose) return;
+        q.consentGranted.run(subjectId, purpose);
         break;
       }
       case 'FaceDetectionLogged':

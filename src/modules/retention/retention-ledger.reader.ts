@@ -64,9 +64,6 @@ const sql = statements({
                        WHERE rule = 'original-after-processing' AND state = 'pending' AND withdrawn_ms IS NOT NULL
                          AND (withdrawn_ms > ? OR (withdrawn_ms = ? AND item > ?))
                        ORDER BY withdrawn_ms, item LIMIT ?`,
-  withdrawnOriginalsOf: `SELECT item, subject_id, withdrawn_ms FROM retention_ledger
-                         WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NOT NULL
-                         ORDER BY item`,
   tempDue: `SELECT 1 FROM retention_ledger WHERE rule = 'temp-files' AND state = 'pending' AND clock_start_ms <= ? LIMIT 1`,
   oplogExpiry: `SELECT COUNT(*) AS count, COALESCE(SUM(clock_start_ms < ?), 0) AS late, MIN(clock_start_ms) AS oldest FROM retention_ledger
                 WHERE rule = 'operation-logs' AND state = 'pending' AND clock_start_ms >= ? AND clock_start_ms < ?`,
@@ -115,11 +112,6 @@ export class RetentionLedgerReader {
   withdrawnOriginals(cursor: LedgerCursor | null, limit: number): DueOriginal[] {
     const after = cursor ?? { ms: -NEVER, item: '' };
     const rows = this.q.withdrawnOriginals.all(after.ms, after.ms, after.item, limit) as { item: string; subject_id: string; withdrawn_ms: number }[];
-    return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, fromMs: r.withdrawn_ms }));
-  }
-
-  withdrawnOriginalsOf(subjectId: string, purpose: string): DueOriginal[] {
-    const rows = this.q.withdrawnOriginalsOf.all(subjectId, purpose) as { item: string; subject_id: string; withdrawn_ms: number }[];
     return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, fromMs: r.withdrawn_ms }));
   }
 

@@ -65,7 +65,10 @@ export class OriginalDeletions {
     );
   }
 
-  /** PIPL Art. 47: held originals whose purpose's consent was withdrawn are due at the withdrawal. */
+  /**
+   * PIPL Art. 47: held originals whose purpose's consent was withdrawn are due at the withdrawal.
+   * The withdrawal's cascade deletes them at once; this is its crash-repair path.
+   */
   dueByWithdrawal(context: CommandContext, maxItems = SWEEP_MAX_ITEMS_PER_RUN): Promise<DeletionPassResult> {
     return this.pass(
       (cursor, limit) => this.ledger.withdrawnOriginals(cursor, limit),
@@ -73,12 +76,6 @@ export class OriginalDeletions {
       context,
       maxItems,
     );
-  }
-
-  /** The same for one subject and purpose, right after the withdrawal is projected (the saga). */
-  async dueByWithdrawalOf(subjectId: string, purpose: string, context: CommandContext): Promise<DeletionPassResult> {
-    const rows = this.ledger.withdrawnOriginalsOf(subjectId, purpose);
-    return this.run(rows, (row) => ({ reason: 'consent-withdrawn', dueAt: new Date(row.fromMs).toISOString() }), context);
   }
 
   private async pass(

@@ -1,35 +1,30 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import type { StoredEvent } from '../../event-store/event-store.port';
 import { AppLogger } from '../../logging/logger';
 import { OplogMetadata } from '../operation-logs/oplog-metadata';
-import { OriginalDeletions } from './original-deletions';
 
 const OPLOG_TYPES: ReadonlySet<string> = new Set(['FaceDetectionLogged', 'ProcessingLogged']);
 
 /**
- * The parts of the retention policy that act at once, as events are projected (from any instance):
- * - ConsentWithdrawn: the subject's held originals of that purpose are deleted now (reason
- *   `consent-withdrawn`, PIPL Art. 47); the sweep repairs whatever this misses.
- * - the first entry of an operation-log stream: the stream gets its `$maxAge` now, so its entries
- *   become unreadable exactly when they expire.
- * (Temporary files are deleted at once by the facial-data TempFilesSaga; originals after
- * processing are deadline-based, from the sweep.) Nothing here holds a deadline in memory: every
- * due item is also found by the next sweep from the ledger.
+ * The part of the retention policy that acts at once, as events are projected (from any
+ * instance): the first entry of an operation-log stream gives the stream its `$maxAge`, so its
+ * entries become unreadable exactly when they expire. (Temporary files are deleted at once by the
+ * facial-data TempFilesSaga; originals of a withdrawn purpose by the consent withdrawal's cascade;
+ * originals after processing are deadline-based.) Nothing here holds a deadline in memory: every
+ * due item is also found by the next sweep, from the ledger, which repairs what an interrupted
+ * reaction left.
  */
 @Injectable()
 export class RetentionSaga implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
   private unsubscribe: (() => void) | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private readonly pendingWithdrawals = new Set<string>();
   private stopped = false;
 
   constructor(
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
-    @Inject(OriginalDeletions) private readonly originals: OriginalDeletions,
     @Inject(OplogMetadata) private readonly oplogMetadata: OplogMetadata,
     @Inject(AppLogger) appLogger: AppLogger,
   ) {
@@ -60,22 +55,7 @@ export class RetentionSaga implements OnApplicationBootstrap, BeforeApplicationS
     if (this.stopped) return;
     const oplogStreams = new Set<string>();
     for (const event of events) {
-      if (OPLOG_TYPES.has(event.type) && event.stream.startsWith('oplog-')) {
-        oplogStreams.add(event.stream);
-      } else if (event.type === 'ConsentWithdrawn') {
-        const subjectId = event.data.subjectId;
-        const purpose = event.data.purpose;
-        if (typeof subjectId !== 'string' || typeof purpose !== 'string') continue;
-        const key = `${subjectId}\u0000${purpose}`;
-        if (this.pendingWithdrawals.has(key)) continue;
-        this.pendingWithdrawals.add(key);
-        const causationId = event.id;
-        this.enqueue(async () => {
-          this.pendingWithdrawals.delete(key);
-          const result = await this.originals.dueByWithdrawalOf(subjectId, purpose, { actor: 'system:retention', correlationId: randomUUID(), causationId });
-          if (result.deleted > 0) this.logger.info({ rule: 'original-after-processing', reason: 'consent-withdrawn', deleted: result.deleted }, 'originals of a withdrawn purpose deleted');
-        });
-      }
+      if (OPLOG_TYPES.has(event.type) && event.stream.startsWith('oplog-')) oplogStreams.add(event.stream);
     }
     if (oplogStreams.size > 0 && this.oplogMetadata.noteEntries(oplogStreams)) {
       this.enqueue(async () => {

@@ -51,6 +51,9 @@ describe('re-deriving retention deadlines from the raw log', () => {
     ];
     expect(derive([...events, e.imageDeleted(IMG1, at(2 * H + 1000), 'consent-withdrawn')], 4 * H)).toEqual([]);
     expect(derive(events, 4 * H)).toEqual([{ rule: 'original-after-processing', kind: 'overdue', resource: `image:${IMG1}`, dueAt: at(2 * H), latenessSeconds: 7200 }]);
+    // Consent given again before the deletion: the withdrawal no longer applies.
+    const granted = e.event(`subject-${SUBJECT_A}`, 'ConsentGranted', { subjectId: SUBJECT_A, purpose: 'photo-enlarge', policyVersion: '2025-06-24' }, at(3 * H));
+    expect(derive([...events, granted], 4 * H)).toEqual([]);
   });
 
   it('temp files are due RETENTION_TEMP_MAX after their job ended; files of a running job have no deadline yet', () => {

@@ -64,8 +64,8 @@ const lateSeconds = (ms: number) => Math.ceil(ms / 1000);
 export class RetentionDeadlineReplay {
   private seq = 0;
   private readonly images = new Map<string, ImageTrack>();
-  /** Interned `subjectId\0purpose` → the withdrawals, in log order. */
-  private readonly withdrawals = new Map<string, { seq: number; ms: number }[]>();
+  /** Interned `subjectId\0purpose` → its consent withdrawals (ms) and grants (null), in log order. */
+  private readonly consentChanges = new Map<string, { seq: number; withdrawnMs: number | null }[]>();
   private readonly subjectPurposes = new Map<string, string>();
   private readonly temps = new Map<string, TempTrack>();
   private readonly jobEnds = new Map<string, number>();
@@ -94,14 +94,15 @@ export class RetentionDeadlineReplay {
         }
         return;
       }
-      case 'ConsentWithdrawn': {
+      case 'ConsentWithdrawn':
+      case 'ConsentGranted': {
         const subjectId = text(data.subjectId);
         const purpose = text(data.purpose);
         if (!subjectId || !purpose) return;
         const key = this.intern(subjectId, purpose);
-        const list = this.withdrawals.get(key) ?? [];
-        list.push({ seq, ms: timeOf(event) });
-        this.withdrawals.set(key, list);
+        const list = this.consentChanges.get(key) ?? [];
+        list.push({ seq, withdrawnMs: event.type === 'ConsentWithdrawn' ? timeOf(event) : null });
+        this.consentChanges.set(key, list);
         return;
       }
       case 'JobCompleted':
@@ -174,10 +175,8 @@ export class RetentionDeadlineReplay {
 
     for (const [imageId, image] of this.images) {
       let dueMs = image.clockMs + durations.originalMs;
-      const withdrawn = (this.withdrawals.get(image.subjectPurpose) ?? []).find(
-        (w) => w.seq > image.uploadSeq && (image.deletedSeq === null || w.seq < image.deletedSeq),
-      );
-      if (withdrawn && withdrawn.ms < dueMs) dueMs = withdrawn.ms;
+      const withdrawnMs = this.withdrawnWhileHeld(image);
+      if (withdrawnMs !== null && withdrawnMs < dueMs) dueMs = withdrawnMs;
       judge('original-after-processing', `image:${imageId}`, dueMs, image.deletedMs);
     }
 
@@ -208,6 +207,21 @@ export class RetentionDeadlineReplay {
 
     if (omitted > 0) out.push({ rule: '*', kind: 'truncated', resource: 'retention', omitted });
     return out;
+  }
+
+  /**
+   * When the image's purpose lost its consent while the image was held (the first withdrawal after
+   * the upload, unless consent was given again before the deletion), or null.
+   */
+  private withdrawnWhileHeld(image: ImageTrack): number | null {
+    let withdrawnMs: number | null = null;
+    for (const change of this.consentChanges.get(image.subjectPurpose) ?? []) {
+      if (change.seq < image.uploadSeq) continue;
+      if (image.deletedSeq !== null && change.seq > image.deletedSeq) break;
+      if (change.withdrawnMs === null) withdrawnMs = null;
+      else if (withdrawnMs === null) withdrawnMs = change.withdrawnMs;
+    }
+    return withdrawnMs;
   }
 
   private intern(subjectId: string, purpose: string): string {
