@@ -4,6 +4,7 @@ import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import { EventLog } from '../../event-store/event-log';
 import { CancelJobsCommand } from '../../facial-data/cancel-jobs/cancel-jobs.command';
+import { DeletePurposeOriginalsCommand } from '../../subject-rights/withdrawal-cascade/delete-purpose-originals.command';
 import { ConsentLedgerReader, type ConsentView } from '../get-consents/consent-ledger.reader';
 import { foldSubject } from '../subject.state';
 import { awaitReadModels, lastPositionOf } from '../subject-stream';
@@ -28,6 +29,8 @@ export class WithdrawConsentHandler implements ICommandHandler<WithdrawConsentCo
     // queued ones are cancelled. Also when nothing was withdrawn now: a retry repairs a
     // withdrawal whose cancellation was interrupted.
     await this.commandBus.execute(new CancelJobsCommand(command.subjectId, { purpose: command.purpose }, 'consent-withdrawn', command.context));
+    // PIPL art. 47: the purpose's originals are deleted at once (ImageDeleted, reason consent-withdrawn).
+    await this.commandBus.execute(new DeletePurposeOriginalsCommand(command.subjectId, command.purpose, command.context));
     await awaitReadModels(this.runner, outcome);
     return this.ledger.consentOf(command.subjectId, command.purpose);
   }
