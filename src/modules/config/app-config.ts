@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { formatIsoDuration, parseIsoDuration } from './iso-duration';
@@ -167,8 +168,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`EVENTSTORE_CONNECTION_STRING must be an esdb:// or kurrentdb:// connection string (got a value of another form)`);
   }
   const scavengeSchedule = read('EVENTSTORE_SCAVENGE_SCHEDULE');
-  if (scavengeSchedule !== undefined && scavengeSchedule.split(/\s+/).length < 5) {
-    problems.push(`EVENTSTORE_SCAVENGE_SCHEDULE must be a cron expression such as "0 3 * * *" (got "${scavengeSchedule}")`);
+  if (scavengeSchedule !== undefined && (scavengeSchedule.split(/\s+/).length < 5 || !validateCronExpression(scavengeSchedule).valid)) {
+    problems.push(`EVENTSTORE_SCAVENGE_SCHEDULE must be a cron expression such as "0 3 * * *" (UTC) (got "${scavengeSchedule}")`);
   }
 
   const masterKey = read('MASTER_KEY');

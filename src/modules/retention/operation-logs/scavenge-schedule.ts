@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob, validateCronExpression } from 'cron';
+import { CronJob } from 'cron';
 import type { Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
 import { RuntimeOptions } from '../../config/config.module';
@@ -9,17 +9,10 @@ import { AppLogger } from '../../logging/logger';
 
 export const SCAVENGE_JOB_NAME = 'retention:eventstore-scavenge';
 
-/** Throws a message naming EVENTSTORE_SCAVENGE_SCHEDULE when the cron expression is not valid. */
-export function assertValidScavengeSchedule(expression: string): void {
-  const check = validateCronExpression(expression);
-  if (!check.valid) {
-    throw new Error(`EVENTSTORE_SCAVENGE_SCHEDULE="${expression}" is not a valid cron expression (${check.error?.message ?? 'invalid'}); e.g. "0 3 * * *" for 03:00 UTC daily`);
-  }
-}
-
 /**
  * EventStoreDB keeps what `$maxAge`, deletes and tombstones hide on disk until a scavenge runs on
- * every node. With EVENTSTORE_SCAVENGE_SCHEDULE (a cron expression, UTC; off by default) this
+ * every node. With EVENTSTORE_SCAVENGE_SCHEDULE (a cron expression, UTC, validated with the
+ * configuration at boot; off by default) this
  * instance starts a scavenge through the admin API on that schedule (the key store's tombstoned
  * subject keys and the expired operation logs leave the disk). The embedded store removes such
  * events itself when the sweep purges, so there the schedule is ignored (with a log line).
@@ -37,8 +30,6 @@ export class ScavengeSchedule implements OnApplicationBootstrap, BeforeApplicati
     @Inject(AppLogger) appLogger: AppLogger,
   ) {
     this.logger = appLogger.root.child({ component: 'retention', task: 'scavenge-schedule' });
-    const schedule = config.eventStore.scavengeSchedule;
-    if (schedule !== undefined) assertValidScavengeSchedule(schedule);
   }
 
   onApplicationBootstrap(): void {
