@@ -71,7 +71,7 @@ export class Progress {
   }
 
   /** Final state (always printed). */
-  finish(done: number, note = 'done'): void {
+  finish(done: number, note?: string): void {
     if (this.finished) return;
     this.finished = true;
     this.done = done;
@@ -101,7 +101,7 @@ export class Progress {
       const tail = final ? `in ${elapsed}${note ? `, ${note}` : ''}` : `ETA ${eta === null ? '?' : formatDuration(eta)}`;
       let line = `${this.label} ${bar}${pct.padStart(6)} ${formatCount(this.done)} ${this.unit} ${rate} ${tail}`;
       const columns = this.out.columns ?? 120;
-      if (line.length > columns - 1) line = line.slice(0, columns - 1);
+      if (!final && line.length > columns - 1) line = line.slice(0, columns - 1);
       const pad = this.lastLength > line.length ? ' '.repeat(this.lastLength - line.length) : '';
       this.lastLength = line.length;
       this.out.write(`\r${line}${pad}${final ? '\n' : ''}`);
