@@ -15,7 +15,7 @@ import { KeyStore } from '../../src/modules/crypto/key-store.port';
 import { StreamDeletedError } from '../../src/modules/event-store/event-store.errors';
 import type { StoredEvent } from '../../src/modules/event-store/event-store.port';
 import { objectKeys } from '../../src/modules/object-storage/object-keys';
-import { ObjectStorage } from '../../src/modules/object-storage/object-storage.port';
+import { ObjectStorage, ObjectStorageUnavailableError } from '../../src/modules/object-storage/object-storage.port';
 import { RightsScheduler } from '../../src/modules/subject-rights/mark-overdue/rights-scheduler';
 import { binary } from '../fixtures/binary-body';
 import { containsRunOf, jpegImage } from '../fixtures/images';
@@ -244,6 +244,35 @@ describe('data subject rights and account erasure (e2e)', () => {
     const events = await streamEvents(t, streams.subject(subject.subjectId));
     expect(events.filter((e) => e.type === 'SubjectErased')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'SubjectErasureStarted')).toHaveLength(1);
+  });
+
+  it('object storage down half-way: 503 ERASURE_IN_PROGRESS with the receipt id, the token dead, the sweep completes it once storage answers', async () => {
+    const subject = await registerSubject(t);
+    await grantConsent(t, subject, 'photo-enlarge');
+    await upload(t, subject, await jpegImage(40, 30), 'photo-enlarge');
+    const storage = t.app.get(ObjectStorage);
+    const remove = storage.delete.bind(storage);
+    let down = true;
+    storage.delete = async (key: string) => {
+      if (down) throw new ObjectStorageUnavailableError('object storage is down (test)');
+      return remove(key);
+    };
+    try {
+      const res = await t.http().delete('/v1/me').set(bearer(subject.token));
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toMatchObject({ code: 'ERASURE_IN_PROGRESS', subjectId: subject.subjectId, receiptId: expect.any(String) });
+      expect((await t.http().get('/v1/images').set(bearer(subject.token))).status).toBe(401);
+      expect(await objectsUnder(t, subject.subjectId)).toHaveLength(1);
+
+      down = false;
+      await t.app.get(RightsScheduler).sweepOnce();
+      const erased = (await streamEvents(t, streams.subject(subject.subjectId))).filter((e) => e.type === 'SubjectErased');
+      expect(erased.map((e) => e.data.receiptId)).toEqual([res.body.receiptId]);
+      expect(await objectsUnder(t, subject.subjectId)).toEqual([]);
+    } finally {
+      storage.delete = remove;
+    }
   });
 
   it('an erasure interrupted after it started is completed by the sweep, from the log alone', async () => {

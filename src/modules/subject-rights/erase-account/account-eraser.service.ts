@@ -6,10 +6,11 @@ import { SHREDDED } from '../../../events/schema';
 import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import { Clock } from '../../clock/clock.port';
+import { KeyStoreUnavailableError } from '../../crypto/crypto.errors';
 import { DerivedKeys } from '../../crypto/derived-keys';
 import { SubjectCipher } from '../../crypto/subject-cipher';
 import { EventLog, type CommandContext } from '../../event-store/event-log';
-import { StreamDeletedError, WrongExpectedVersionError } from '../../event-store/event-store.errors';
+import { EventStoreUnavailableError, StreamDeletedError, WrongExpectedVersionError } from '../../event-store/event-store.errors';
 import { EventStore } from '../../event-store/event-store.port';
 import { CancelJobsCommand } from '../../facial-data/cancel-jobs/cancel-jobs.command';
 import { DeleteArtworkCommand } from '../../facial-data/delete-artwork/delete-artwork.command';
@@ -19,7 +20,7 @@ import { foldDevice } from '../../identity/devices/device.state';
 import { SubjectStatusRegistry } from '../../identity/subject-status.registry';
 import { AppLogger } from '../../logging/logger';
 import { objectKeys } from '../../object-storage/object-keys';
-import { ObjectStorage } from '../../object-storage/object-storage.port';
+import { ObjectStorage, ObjectStorageUnavailableError } from '../../object-storage/object-storage.port';
 import { followUp, RequestFulfilment } from '../fulfilment/request-fulfilment.service';
 import { RequestsReadModel } from '../requests/requests.read-model';
 import {
@@ -54,12 +55,14 @@ export const SYSTEM_ERASURE = 'system:erasure';
  * (f) the subject's data key destroyed: from here on no personal field of theirs can be read or
  *     written, anywhere, backups included; the prefixes are swept once more;
  * (g) SubjectErased { counts, erasedAt, receiptId, keyDestroyed } at the subject stream's revision;
- * (h) the event store purged, so the tombstoned stream leaves the disk.
+ * (h) the embedded event store purged, so the tombstoned stream leaves the disk (on EventStoreDB
+ *     the scheduled scavenge reclaims the space; the data is unreadable already).
  *
  * Every step is idempotent and the order makes a crash at any point safe: whatever the log says
  * (SubjectErasureStarted without SubjectErased: the subjects projection's `erasing`) is completed
  * by the next call, or by the recovery sweep on boot and on every tick, with exactly one
- * SubjectErased. The counts come from the log (what was recorded as removed by the erasure), so a
+ * SubjectErased. An outage after (a) answers 503 ERASURE_IN_PROGRESS with the receipt id (the token
+ * is already dead, so the client cannot retry; the sweep completes it). The counts come from the log (what was recorded as removed by the erasure), so a
  * resumed erasure reports the same numbers.
  */
 @Injectable()
@@ -119,9 +122,27 @@ export class AccountEraser {
     }
     this.subjects.close(subjectId);
     const receiptId = started.decision.receiptId;
-    const context: CommandContext = followUp(requestContext);
     if (started.decision.kind === 'start') this.logger.get().info({ subjectId, receiptId }, 'account erasure started');
     else this.logger.get().info({ subjectId, receiptId }, 'account erasure resumed');
+    try {
+      return await this.complete(subjectId, receiptId, followUp(requestContext));
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      // Access is closed already and the log says the erasure started: the recovery sweep finishes it.
+      this.logger.get().warn({ subjectId, receiptId, err: { type: (error as Error).name } }, 'account erasure interrupted by an outage; the recovery sweep completes it');
+      throw new DomainError(
+        'ERASURE_IN_PROGRESS',
+        503,
+        'The account is closed and its erasure has started; a storage outage interrupted it and it is completed automatically as soon as storage answers again',
+        { subjectId, receiptId },
+        5,
+      );
+    }
+  }
+
+  /** Steps (b) to (h), each idempotent. */
+  private async complete(subjectId: string, receiptId: string, context: CommandContext): Promise<ErasureReceipt> {
+    const subjectStream = streams.subject(subjectId);
 
     // (b) no job runs or starts any more.
     await this.commandBus.execute(new CancelJobsCommand(subjectId, {}, 'erasure', context));
@@ -176,11 +197,14 @@ export class AccountEraser {
     });
     if (finished.appended) this.logger.get().info({ subjectId, receiptId, objectsDeleted: finished.receipt.objectsDeleted }, 'account erased');
 
-    // (h) tombstoned and hidden events leave the disk (a scavenge on EventStoreDB).
-    try {
-      await this.store.purge();
-    } catch (error) {
-      this.logger.get().warn({ err: { type: (error as Error)?.name } }, 'purge after erasure failed; the retention purge repeats it');
+    // (h) tombstoned and hidden events leave the embedded store's disk at once. On EventStoreDB the
+    // key destruction already made everything unreadable; the scheduled scavenge reclaims the space.
+    if (this.store.capabilities.physicalPurge) {
+      try {
+        await this.store.purge();
+      } catch (error) {
+        this.logger.get().warn({ err: { type: (error as Error)?.name } }, 'purge after erasure failed; the retention purge repeats it');
+      }
     }
     if (finished.appended) await this.runner.waitFor(finished.appended.position).catch(() => undefined);
     return finished.receipt;
@@ -259,4 +283,8 @@ export class AccountEraser {
     }
   }
 
+}
+
+function isOutage(error: unknown): boolean {
+  return error instanceof ObjectStorageUnavailableError || error instanceof EventStoreUnavailableError || error instanceof KeyStoreUnavailableError;
 }

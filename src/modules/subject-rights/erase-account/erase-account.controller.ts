@@ -28,7 +28,11 @@ export class EraseAccountController {
   })
   @ApiOkResponse({ type: ErasureResponseDto })
   @ApiProblems(
-    { status: 503, code: 'OBJECT_STORAGE_UNAVAILABLE', when: 'object storage is down: the erasure started and is completed by the recovery sweep (see Retry-After)' },
+    {
+      status: 503,
+      code: 'ERASURE_IN_PROGRESS',
+      when: 'a storage outage interrupted the erasure after it started: the token is dead already, the body carries subjectId and receiptId, and the recovery sweep completes it',
+    },
     ...SUBJECT_ROUTE_ERRORS,
   )
   async erase(@CurrentSubject() subject: SubjectPrincipal, @RequestId() requestId: string): Promise<ErasureResponseDto> {
