@@ -125,7 +125,7 @@ describe('ProjectionRunner', () => {
     expect(runner.status().projections.map((p) => p.eventsApplied)).toEqual([40, 40]);
   });
 
-  it('while catching up, a transaction spans several pages but readers see nothing of it until it commits; waiters and listeners hear only of committed events', async () => {
+  it('while catching up, pages are gathered and applied in one transaction; waiters and listeners hear only of committed events', async () => {
     await appendMany(5_000);
     const db = openDb();
     const runner = runnerOf(db, [counter('p', ['A', 'B'])], { catchUpTransactionEvents: 2_500, catchUpTransactionMs: 60_000 });
@@ -147,12 +147,46 @@ describe('ProjectionRunner', () => {
     expect(new Set(observed).size).toBeLessThanOrEqual(3);
   });
 
-  it('stopping in the middle of a multi-page transaction keeps nothing of it; the next start applies it once', async () => {
+  it('stopping while pages are gathered keeps nothing of them; the next start applies them once', async () => {
     await appendMany(6_000);
     const db = openDb();
-    const runner = runnerOf(db, [counter('p', ['A', 'B'])], { catchUpTransactionEvents: 1_000_000, catchUpTransactionMs: 60_000 });
+    // A store whose first subscription pauses after three pages, until it is closed.
+    let release = () => {};
+    let reached = () => {};
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    let subscriptions = 0;
+    const gated = {
+      subscribeAll: (options: Parameters<SqliteEventStore['subscribeAll']>[0]) => {
+        const sub = store.subscribeAll(options);
+        const it = sub[Symbol.asyncIterator]();
+        const first = subscriptions++ === 0;
+        let pages = 0;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        return {
+          close: async () => {
+            release();
+            await sub.close();
+          },
+          [Symbol.asyncIterator]: () => ({
+            next: async () => {
+              if (first && pages++ === 3) {
+                reached();
+                await gate;
+              }
+              return it.next();
+            },
+            return: async () => {
+              await sub.close();
+              return { done: true as const, value: undefined };
+            },
+          }),
+        };
+      },
+    } as unknown as SqliteEventStore;
+    const runner = new ProjectionRunner(gated, db, [counter('p', ['A', 'B'])], undefined, { catchUpTransactionEvents: 1_000_000, catchUpTransactionMs: 60_000 });
+    runners.push(runner);
     runner.start();
-    await new Promise((r) => setTimeout(r, 30));
+    await atGate;
     await runner.stop();
     expect(seen(db, 'p')).toBe(0);
     expect(runner.status().checkpoint).toBeNull();
@@ -160,6 +194,37 @@ describe('ProjectionRunner', () => {
     await runner.waitUntilCaughtUp(20_000);
     expect(seen(db, 'p')).toBe(6_000);
     expect(counts(db, 'p')).toEqual({ A: 3_000, B: 3_000 });
+  });
+
+  it('never holds a write lock across turns of the event loop: other code writing the same file between turns is never refused', async () => {
+    await appendMany(6_000);
+    const db = openDb();
+    const other = new Database(file);
+    opened.push(other);
+    other.pragma('busy_timeout = 0');
+    other.exec('CREATE TABLE IF NOT EXISTS side_notes (n INTEGER)');
+    const runner = runnerOf(db, [counter('p', ['A', 'B'])], { catchUpTransactionEvents: 1_500 });
+    let writes = 0;
+    let refused = 0;
+    let running = true;
+    const writer = (async () => {
+      while (running) {
+        try {
+          other.prepare('INSERT INTO side_notes (n) VALUES (?)').run(writes);
+          writes++;
+        } catch {
+          refused++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    runner.start();
+    await runner.waitUntilCaughtUp(20_000);
+    running = false;
+    await writer;
+    expect(seen(db, 'p')).toBe(6_000);
+    expect(writes).toBeGreaterThan(0);
+    expect(refused).toBe(0);
   });
 
   it('rebuilds one projection from zero while the others keep their place, and rebuilds on a version change', async () => {

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { comparePositions, type AllSubscription, type EventStore, type Position, type StoredEvent } from '../modules/event-store/event-store.port';
 import type { Projection } from './projection';
 import { CheckpointsMovedError, ProjectionApplier } from './projection-applier';
-import { openReadModelWriter } from './read-model-database';
 
 export interface ProjectionStatus {
   readonly name: string;
@@ -31,48 +30,47 @@ interface Waiter {
 
 export interface ProjectionRunnerOptions {
   /**
-   * While catching up, one transaction takes in subscription pages (one page per turn of the event
-   * loop) until it holds this many events or is this old; then it commits. Live events are
-   * committed as soon as they are applied.
+   * While catching up, subscription pages are gathered until they hold this many events (or the
+   * oldest has waited `catchUpTransactionMs`) and applied in one transaction: fewer commits, far
+   * less WAL traffic. Live events are applied and committed as soon as they arrive.
    */
   readonly catchUpTransactionEvents?: number;
   readonly catchUpTransactionMs?: number;
 }
 
-const CATCH_UP_TRANSACTION_EVENTS = 50_000;
-const CATCH_UP_TRANSACTION_MS = 1_000;
+const CATCH_UP_TRANSACTION_EVENTS = 8_000;
+const CATCH_UP_TRANSACTION_MS = 500;
 
 /**
  * Feeds every projection from `$all`: one subscription from the lowest checkpoint, each event
  * applied only to projections whose checkpoint is behind it, rows and checkpoints committed in the
  * same SQLite transaction (a crash never applies an event twice or skips one).
  *
- * Writes go through a connection of their own (for a file database), so while catching up one
- * transaction can take in many subscription pages, one page per turn of the event loop (requests
- * keep being served), and commit every CATCH_UP_TRANSACTION_EVENTS events or CATCH_UP_TRANSACTION_MS:
- * fewer commits, far less WAL traffic, and readers never see uncommitted rows. Live events are
- * committed at once. Waiters and listeners hear of events only once they are committed. If another
- * process moves a checkpoint (a CLI rebuild on the same file), the transaction is refused, the
- * checkpoints are reloaded and the subscription restarts from them.
+ * While catching up, pages are gathered and applied CATCH_UP_TRANSACTION_EVENTS at a time, each
+ * batch in one synchronous transaction; the event loop runs between batches (and while pages are
+ * read). A transaction is never left open across turns of the event loop: other code may write
+ * the same file through its own connection, and would otherwise wait on a lock this thread can
+ * only release once it runs again. Waiters and listeners hear of events once they are committed.
+ * If another process moves a checkpoint (a CLI rebuild on the same file), the transaction is
+ * refused, the checkpoints are reloaded and the subscription restarts from them.
  */
 export class ProjectionRunner {
-  private readonly writer: Database;
-  private readonly ownsWriter: boolean;
   private readonly applier: ProjectionApplier;
   private readonly transactionEvents: number;
   private readonly transactionMs: number;
   private subscription: AllSubscription | null = null;
   private loop: Promise<void> | null = null;
   private stopped = true;
+  private closed = false;
   private caughtUp = false;
   private failed: string | null = null;
   private lastPosition: Position | null = null;
   private waiters: Waiter[] = [];
   private readonly listeners = new Set<EventsListener>();
-  /** Batches applied in the open transaction, announced once it commits. */
-  private uncommitted: (readonly StoredEvent[])[] = [];
-  private uncommittedEvents = 0;
-  private transactionStartedAt = 0;
+  /** Pages read while catching up, not applied yet. */
+  private pending: (readonly StoredEvent[])[] = [];
+  private pendingEvents = 0;
+  private pendingSince = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -81,19 +79,11 @@ export class ProjectionRunner {
     private readonly log?: Logger,
     options: ProjectionRunnerOptions = {},
   ) {
-    this.ownsWriter = !db.memory;
-    this.writer = this.ownsWriter ? openReadModelWriter(db.name) : db;
-    // One connection (an in-memory database): readers would see an open transaction, so never keep one across turns.
-    this.transactionEvents = this.ownsWriter ? Math.max(1, options.catchUpTransactionEvents ?? CATCH_UP_TRANSACTION_EVENTS) : 1;
+    this.transactionEvents = Math.max(1, options.catchUpTransactionEvents ?? CATCH_UP_TRANSACTION_EVENTS);
     this.transactionMs = Math.max(0, options.catchUpTransactionMs ?? CATCH_UP_TRANSACTION_MS);
-    try {
-      this.applier = new ProjectionApplier(this.writer, projections, (projection, from) =>
-        this.log?.info({ projection: projection.name, from, to: projection.version }, 'projection version changed: rebuilding'),
-      );
-    } catch (error) {
-      if (this.ownsWriter) this.writer.close();
-      throw error;
-    }
+    this.applier = new ProjectionApplier(db, projections, (projection, from) =>
+      this.log?.info({ projection: projection.name, from, to: projection.version }, 'projection version changed: rebuilding'),
+    );
   }
 
   get projections(): readonly Projection[] {
@@ -102,7 +92,7 @@ export class ProjectionRunner {
 
   start(): void {
     if (!this.stopped) return;
-    if (!this.writer.open) throw new Error('projection runner closed');
+    if (this.closed) throw new Error('projection runner closed');
     this.stopped = false;
     this.loop = this.run();
   }
@@ -119,10 +109,10 @@ export class ProjectionRunner {
     this.waiters = [];
   }
 
-  /** Stops and releases the runner's own database connection. */
+  /** Stops for good (the database stays open: it belongs to the caller). */
   async close(): Promise<void> {
+    this.closed = true;
     await this.stop();
-    if (this.ownsWriter && this.writer.open) this.writer.close();
   }
 
   /** Drops and rebuilds one projection (or all) from position zero, while the others keep their place. */
@@ -191,9 +181,13 @@ export class ProjectionRunner {
         for await (const batch of this.subscription) {
           if (this.stopped) break;
           const live = batch.caughtUp || this.caughtUp;
-          if (batch.events.length > 0) this.applyBatch(batch.events);
-          if (this.applier.inTransaction && (live || this.uncommittedEvents >= this.transactionEvents || Date.now() - this.transactionStartedAt >= this.transactionMs)) {
-            this.commit();
+          if (batch.events.length > 0) {
+            if (this.pendingEvents === 0) this.pendingSince = Date.now();
+            this.pending.push(batch.events);
+            this.pendingEvents += batch.events.length;
+          }
+          if (this.pendingEvents > 0 && (live || this.pendingEvents >= this.transactionEvents || Date.now() - this.pendingSince >= this.transactionMs)) {
+            this.applyPending();
           }
           if (batch.caughtUp && !this.caughtUp) {
             this.caughtUp = true;
@@ -203,7 +197,7 @@ export class ProjectionRunner {
           backoff = 100;
         }
       } catch (error) {
-        this.abandonTransaction();
+        this.dropPending();
         if (this.stopped) break;
         if (error instanceof CheckpointsMovedError) {
           // Another writer rebuilt or advanced a projection: take its checkpoints and resume.
@@ -217,35 +211,31 @@ export class ProjectionRunner {
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5_000);
       } finally {
-        // Stopped mid-transaction: what was not committed is simply applied again next time.
-        this.abandonTransaction();
+        // Stopped with pages not applied yet: they are read again next time.
+        this.dropPending();
         await this.subscription?.close();
         this.subscription = null;
       }
     }
   }
 
-  private applyBatch(events: readonly StoredEvent[]): void {
-    if (!this.applier.inTransaction) {
-      this.applier.begin();
-      this.transactionStartedAt = Date.now();
+  /** Applies the gathered pages in one transaction, then tells waiters and listeners. */
+  private applyPending(): void {
+    const pages = this.pending;
+    this.dropPending();
+    this.applier.begin();
+    try {
+      for (const page of pages) this.applier.applyOpen(page);
+      this.applier.commit();
+    } catch (error) {
+      this.applier.rollback();
+      throw error;
     }
-    this.applier.applyOpen(events);
-    this.uncommitted.push(events);
-    this.uncommittedEvents += events.length;
-  }
-
-  private commit(): void {
-    this.applier.commit();
-    const batches = this.uncommitted;
-    this.uncommitted = [];
-    this.uncommittedEvents = 0;
-    if (batches.length === 0) return;
-    const lastBatch = batches[batches.length - 1];
-    this.lastPosition = lastBatch[lastBatch.length - 1].position;
+    const lastPage = pages[pages.length - 1];
+    this.lastPosition = lastPage[lastPage.length - 1].position;
     this.resolveWaiters();
     if (this.listeners.size === 0) return;
-    for (const events of batches) {
+    for (const events of pages) {
       for (const listener of this.listeners) {
         try {
           listener(events);
@@ -256,10 +246,9 @@ export class ProjectionRunner {
     }
   }
 
-  private abandonTransaction(): void {
-    this.applier.rollback();
-    this.uncommitted = [];
-    this.uncommittedEvents = 0;
+  private dropPending(): void {
+    this.pending = [];
+    this.pendingEvents = 0;
   }
 
   private resolveWaiters(): void {

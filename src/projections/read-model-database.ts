@@ -44,17 +44,3 @@ export function ensureCheckpointTable(db: Db): void {
     events_applied INTEGER NOT NULL DEFAULT 0
   )`);
 }
-
-/**
- * A second connection to a read-model file, for the projection runner's writes: its transactions
- * (which may span several turns of the event loop while catching up) stay invisible to the
- * readers' connection until they commit.
- */
-export function openReadModelWriter(file: string): Db {
-  const db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
-  db.pragma('cache_size = -65536');
-  return db;
-}
