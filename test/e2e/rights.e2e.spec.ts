@@ -390,10 +390,8 @@ describe('rights requests (e2e)', () => {
     expect(await exists(t, objectKeys.original(subject.subjectId, enlarge))).toBe(false);
     expect(await exists(t, objectKeys.original(subject.subjectId, restore))).toBe(true);
     const images = await t.http().get('/v1/images').set(bearer(subject.token));
-    expect(images.body.images.map((i: { imageId: string; status: string }) => [i.imageId, i.status])).toEqual([
-      [enlarge, 'deleted'],
-      [restore, 'stored'],
-    ]);
+    const statuses = Object.fromEntries(images.body.images.map((i: { imageId: string; status: string }) => [i.imageId, i.status]));
+    expect(statuses).toEqual({ [enlarge]: 'deleted', [restore]: 'stored' });
 
     const refused = await t.mark();
     const next = await t.http().post(`/v1/images/${restore}/jobs`).set(bearer(subject.token)).send({ purpose: 'photo-enlarge' });
