@@ -12,6 +12,8 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streams } from '../../src/events/streams';
 import { KeyStore } from '../../src/modules/crypto/key-store.port';
+import { EventLog } from '../../src/modules/event-store/event-log';
+import { EncryptedObjects } from '../../src/modules/facial-data/encrypted-objects';
 import { StreamDeletedError } from '../../src/modules/event-store/event-store.errors';
 import type { StoredEvent } from '../../src/modules/event-store/event-store.port';
 import { objectKeys } from '../../src/modules/object-storage/object-keys';
@@ -275,14 +277,28 @@ describe('data subject rights and account erasure (e2e)', () => {
     }
   });
 
-  it('an erasure interrupted after it started is completed by the sweep, from the log alone', async () => {
+  it('an erasure interrupted after it started is completed by the sweep, from the log alone: queued jobs, temporary files, open requests, leftovers', async () => {
     const subject = await registerSubject(t);
     await grantConsent(t, subject, 'photo-enlarge');
     const imageId = await upload(t, subject, await jpegImage(40, 30), 'photo-enlarge');
+    const jobId = await queueJob(t, subject, imageId, 'photo-enlarge');
+    const open = await t.http().post('/v1/me/requests').set(bearer(subject.token)).send({ type: 'access', details: 'What do you hold?' });
+    expect(open.body.status).toBe('received');
+    // A temporary object still on record after its job ended (a clean-up that never ran) and an object with no record (an export left behind).
+    const log = t.app.get(EventLog);
+    const objects = t.app.get(EncryptedObjects);
+    const failedJob = await queueJob(t, subject, imageId, 'photo-enlarge');
+    const tempKey = objectKeys.temp(subject.subjectId, failedJob, 'input');
+    const context = { actor: 'system:processing' as const, correlationId: randomUUID(), causationId: null };
+    const ids = { jobId: failedJob, subjectId: subject.subjectId, imageId, purpose: 'photo-enlarge' as const };
+    await log.append(streams.job(failedJob), [{ type: 'JobFailed', data: { ...ids, code: 'WORKER_LOST', message: 'lost' } }], 'any', context);
+    await t.settle();
+    await objects.put(subject.subjectId, tempKey, Buffer.from('temporary'));
+    await log.append(streams.job(failedJob), [{ type: 'TempFileCreated', data: { jobId: failedJob, subjectId: subject.subjectId, objectKey: tempKey, kind: 'input', size: 9 } }], 'any', context);
+    await objects.put(subject.subjectId, objectKeys.export(subject.subjectId, randomUUID()), Buffer.from('zip'));
     // What a crash right after step (a) leaves: SubjectErasureStarted, nothing else.
     const receiptId = randomUUID();
-    const { EventLog } = await import('../../src/modules/event-store/event-log');
-    await t.app.get(EventLog).append(streams.subject(subject.subjectId), [{ type: 'SubjectErasureStarted', data: { subjectId: subject.subjectId, receiptId } }], 'any', {
+    await log.append(streams.subject(subject.subjectId), [{ type: 'SubjectErasureStarted', data: { subjectId: subject.subjectId, receiptId } }], 'any', {
       actor: `subject:${subject.subjectId}`,
       correlationId: randomUUID(),
       causationId: null,
@@ -294,10 +310,32 @@ describe('data subject rights and account erasure (e2e)', () => {
     const sweep = await t.app.get(RightsScheduler).sweepOnce();
     expect(sweep.erasuresCompleted).toBe(1);
     const events = await t.eventsSince(before);
-    expect(typesOf(events)).toEqual(['ImageDeleted', 'DeviceReleased', 'SubjectErased']);
-    expect(events[2].data).toMatchObject({ receiptId, imagesDeleted: 1, objectsDeleted: 1, keyDestroyed: true });
+    expect(events.map((e) => `${e.type}@${e.stream.split('-')[0]}`)).toEqual([
+      'JobCancelled@job',
+      'ImageDeleted@image',
+      'TempFileDeleted@job',
+      'RightsRequestFulfilled@request',
+      'DeviceReleased@device',
+      'SubjectErased@subject',
+    ]);
     expect(events.every((e) => e.metadata.actor === 'system:erasure')).toBe(true);
-    expect(events[0].data).toMatchObject({ imageId, reason: 'erasure' });
+    expect(events[0].data).toMatchObject({ jobId, reason: 'erasure' });
+    expect(events[1].data).toMatchObject({ imageId, reason: 'erasure' });
+    expect(events[2].data).toMatchObject({ jobId: failedJob, objectKey: tempKey, reason: 'erasure', rule: 'temp-files' });
+    expect(events[3].data).toMatchObject({ requestId: open.body.requestId, decidedBy: 'system:erasure', outcome: { action: 'closed-by-erasure', receiptId } });
+    expect(events[5].data).toEqual({
+      subjectId: subject.subjectId,
+      receiptId,
+      erasedAt: t.clock.now().toISOString(),
+      objectsDeleted: 3,
+      imagesDeleted: 1,
+      artworksDeleted: 0,
+      tempFilesDeleted: 1,
+      exportsDeleted: 1,
+      jobsCancelled: 1,
+      keyDestroyed: true,
+      operationLogTombstoned: true,
+    });
     expect(await objectsUnder(t, subject.subjectId)).toEqual([]);
     // A second sweep finds nothing to do.
     const again = await t.mark();
