@@ -98,6 +98,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { ...overrides, logger }), adapter, {
     logger: new PinoNestLogger(logger.root),
     bufferLogs: false,
+    // A provider failing at boot (e.g. an unreadable HOLIDAYS_FILE) rejects createApp: main prints it and exits 1.
+    abortOnError: false,
     // Our own JSON parser (above) stays in place: depth limit and prototype-poisoning refusal.
     bodyParser: false,
   });

@@ -21,7 +21,8 @@ export class RateLimiter {
     const now = this.now();
     this.sweep(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, updated: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.updated) * this.refillPerMs);
+    // A clock stepping back (NTP) refills nothing rather than emptying the bucket.
+    bucket.tokens = Math.min(this.burst, bucket.tokens + Math.max(0, now - bucket.updated) * this.refillPerMs);
     bucket.updated = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
