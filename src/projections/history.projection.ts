@@ -63,8 +63,11 @@ const OMITTED: Readonly<Record<string, readonly string[]>> = {
 const PURPOSE_SET: ReadonlySet<string> = new Set(PURPOSES);
 
 const sql = statements({
-  insert: `INSERT INTO history (commit_position, prepare_position, subject_id, event_id, at, type, resource, purpose, actor, detail, has_personal)
+  last: `SELECT last_seq FROM history_subjects WHERE subject_id = ?`,
+  insert: `INSERT INTO history (prev_seq, subject_id, commit_position, prepare_position, event_id, at, type, resource, purpose, actor, detail)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  newSubject: `INSERT INTO history_subjects (subject_id, last_seq) VALUES (?, ?)`,
+  moveLast: `UPDATE history_subjects SET last_seq = ? WHERE subject_id = ?`,
 });
 
 /** The processing purpose an event is about: `purpose` when it is one, else `dataPurpose` (views). */
@@ -79,62 +82,79 @@ export function processingPurposeOf(data: JsonObject): string | null {
 /**
  * Every subject's timeline, oldest first: `{ at, type, resource, purpose, actor, detail }` per
  * event. `detail` is the event's data without the subject id, the id `resource` already names,
- * object keys and content hashes; personal fields stay as the log
- * holds them (encrypted with the subject's key, the event id as associated data) and are decrypted
- * when read, so they read "[shredded]" once the key is destroyed while the record of what was done
- * stays. Only the owner's events: the owner is `data.subjectId` (else `metadata.subjectId`).
+ * object keys and content hashes; personal fields stay as the log holds them (encrypted with the
+ * subject's key, the event id as associated data, kept in `event_id` for those rows only) and are
+ * decrypted when read, so they read "[shredded]" once the key is destroyed while the record of
+ * what was done stays. Only the owner's events: the owner is `data.subjectId` (else
+ * `metadata.subjectId`).
+ *
+ * Layout for a log of millions of events: rows are appended in log order (`seq`), and each row
+ * links to the same subject's previous row (`prev_seq`); `history_subjects` holds each subject's
+ * latest row. A subject's history is read by walking that chain back. So an event costs an append
+ * and an update in a table of one row per subject, and no index grows with the log: a random
+ * index over every row is what made large rebuilds slow (every transaction rewrote its pages).
  */
 export const historyProjection: Projection = {
   name: 'history',
-  version: 1,
+  version: 2,
   eventTypes: HISTORY_EVENT_TYPES,
-  tables: [{ name: 'history', orderBy: 'commit_position, prepare_position' }],
+  tables: [
+    { name: 'history_subjects', orderBy: 'subject_id' },
+    { name: 'history', orderBy: 'seq' },
+  ],
   setup(db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS history_subjects (
+      subject_id TEXT PRIMARY KEY,
+      last_seq INTEGER NOT NULL
+    ) WITHOUT ROWID`);
     db.exec(`CREATE TABLE IF NOT EXISTS history (
+      seq INTEGER PRIMARY KEY,
+      prev_seq INTEGER,
+      subject_id TEXT NOT NULL,
       commit_position INTEGER NOT NULL,
       prepare_position INTEGER NOT NULL,
-      subject_id TEXT NOT NULL,
-      event_id TEXT NOT NULL,
+      event_id TEXT,
       at TEXT NOT NULL,
       type TEXT NOT NULL,
       resource TEXT NOT NULL,
       purpose TEXT,
       actor TEXT NOT NULL,
-      detail TEXT NOT NULL,
-      has_personal INTEGER NOT NULL,
-      UNIQUE (commit_position, prepare_position)
+      detail TEXT NOT NULL
     )`);
-    db.exec('CREATE INDEX IF NOT EXISTS history_by_subject ON history (subject_id, commit_position, prepare_position)');
   },
   apply(db, event) {
     const data = event.data;
     const owner = typeof data.subjectId === 'string' ? data.subjectId : typeof event.metadata.subjectId === 'string' ? event.metadata.subjectId : null;
     if (owner === null) return;
+    const q = sql(db);
     const omitted = OMITTED[event.type];
     const resource = resourceOf(event.type, data);
     // The id already named by `resource` (image:<imageId> …) is not repeated.
     const resourceId = resource.slice(resource.indexOf(':') + 1);
     const detail: JsonObject = {};
-    let hasPersonal = 0;
+    let hasPersonal = false;
     for (const key in data) {
       if (ALWAYS_OMITTED.has(key) || (omitted !== undefined && omitted.includes(key))) continue;
       const value = data[key];
       if (value === resourceId && key.endsWith('Id')) continue;
-      if (hasPersonal === 0 && isEncryptedField(value)) hasPersonal = 1;
+      if (!hasPersonal && isEncryptedField(value)) hasPersonal = true;
       detail[key] = value;
     }
-    sql(db).insert.run(
+    const previous = q.last.get(owner) as { last_seq: number } | undefined;
+    const seq = q.insert.run(
+      previous ? previous.last_seq : null,
+      owner,
       event.position.commit,
       event.position.prepare,
-      owner,
-      event.id,
+      hasPersonal ? event.id : null,
       occurredAt(event),
       event.type,
       resource,
       processingPurposeOf(data),
       actorOf(event),
       JSON.stringify(detail),
-      hasPersonal,
-    );
+    ).lastInsertRowid;
+    if (previous) q.moveLast.run(seq, owner);
+    else q.newSubject.run(owner, seq);
   },
 };

@@ -38,8 +38,14 @@ export interface ProjectionRunnerOptions {
   readonly catchUpTransactionMs?: number;
 }
 
-const CATCH_UP_TRANSACTION_EVENTS = 8_000;
+const CATCH_UP_TRANSACTION_EVENTS = 2_000;
 const CATCH_UP_TRANSACTION_MS = 500;
+/**
+ * WAL pages before an automatic checkpoint while catching up (about 80 MB): each checkpoint costs
+ * two fsyncs, and catch-up transactions are large, so the default of 1000 pages would checkpoint
+ * after every one of them. Back to the connection's own setting once live.
+ */
+const CATCH_UP_WAL_AUTOCHECKPOINT = 20_000;
 
 /**
  * Feeds every projection from `$all`: one subscription from the lowest checkpoint, each event
@@ -71,6 +77,9 @@ export class ProjectionRunner {
   private pending: (readonly StoredEvent[])[] = [];
   private pendingEvents = 0;
   private pendingSince = 0;
+  private readonly db: Database;
+  /** The connection's wal_autocheckpoint while catching up (null: not raised now). */
+  private savedAutocheckpoint: number | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -81,6 +90,7 @@ export class ProjectionRunner {
   ) {
     this.transactionEvents = Math.max(1, options.catchUpTransactionEvents ?? CATCH_UP_TRANSACTION_EVENTS);
     this.transactionMs = Math.max(0, options.catchUpTransactionMs ?? CATCH_UP_TRANSACTION_MS);
+    this.db = db;
     this.applier = new ProjectionApplier(db, projections, (projection, from) =>
       this.log?.info({ projection: projection.name, from, to: projection.version }, 'projection version changed: rebuilding'),
     );
@@ -191,7 +201,10 @@ export class ProjectionRunner {
           }
           if (batch.caughtUp && !this.caughtUp) {
             this.caughtUp = true;
+            this.catchingUp(false);
             this.log?.info({ checkpoint: this.status().checkpoint }, 'projections caught up');
+          } else if (!this.caughtUp) {
+            this.catchingUp(true);
           }
           this.failed = null;
           backoff = 100;
@@ -213,6 +226,7 @@ export class ProjectionRunner {
       } finally {
         // Stopped with pages not applied yet: they are read again next time.
         this.dropPending();
+        this.catchingUp(false);
         await this.subscription?.close();
         this.subscription = null;
       }
@@ -243,6 +257,18 @@ export class ProjectionRunner {
           this.log?.error({ err: { message: (error as Error).message } }, 'event listener failed');
         }
       }
+    }
+  }
+
+  /** Fewer, larger WAL checkpoints while catching up; the connection's own setting otherwise. */
+  private catchingUp(on: boolean): void {
+    if (this.db.memory || !this.db.open) return;
+    if (on && this.savedAutocheckpoint === null) {
+      this.savedAutocheckpoint = Number(this.db.pragma('wal_autocheckpoint', { simple: true }));
+      this.db.pragma(`wal_autocheckpoint = ${Math.max(CATCH_UP_WAL_AUTOCHECKPOINT, this.savedAutocheckpoint)}`);
+    } else if (!on && this.savedAutocheckpoint !== null) {
+      this.db.pragma(`wal_autocheckpoint = ${this.savedAutocheckpoint}`);
+      this.savedAutocheckpoint = null;
     }
   }
 

@@ -285,7 +285,7 @@ describe('audit and history endpoints (e2e)', () => {
       {
         projection: 'history',
         table: 'history',
-        key: { commit_position: expect.any(Number), prepare_position: expect.any(Number) },
+        key: { seq: expect.any(Number) },
         live: expect.objectContaining({ type: 'ImageViewed', actor: 'subject:someone-else' }),
         replayed: expect.objectContaining({ type: 'ImageViewed', actor: `subject:${alice.subjectId}` }),
       },

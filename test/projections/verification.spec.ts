@@ -62,14 +62,10 @@ describe('projection verification', () => {
   });
 
   it('reports a corrupted, a deleted and an invented row with their keys and both sides, counts them all, lists up to the cap', async () => {
-    const victim = db.prepare('SELECT commit_position, prepare_position, detail FROM history ORDER BY commit_position LIMIT 1 OFFSET 500').get() as {
-      commit_position: number;
-      prepare_position: number;
-      detail: string;
-    };
+    const victim = db.prepare('SELECT seq, detail FROM history ORDER BY seq LIMIT 1 OFFSET 500').get() as { seq: number; detail: string };
     const image = db.prepare('SELECT * FROM images ORDER BY image_id LIMIT 1').get() as Record<string, unknown>;
     const bogusSubject = randomUUID();
-    db.prepare('UPDATE history SET detail = ? WHERE commit_position = ?').run('{"tampered":true}', victim.commit_position);
+    db.prepare('UPDATE history SET detail = ? WHERE seq = ?').run('{"tampered":true}', victim.seq);
     db.prepare('DELETE FROM images WHERE image_id = ?').run(image.image_id);
     db.prepare(`INSERT INTO access_log (commit_position, prepare_position, subject_id, event_id, at, actor, resource, purpose, type)
                 VALUES (999999999, 999999999, ?, ?, '2026-01-05T00:00:00.000Z', 'auditor:mallory', ?, 'audit', 'AuditorAccessed')`).run(bogusSubject, randomUUID(), `subject:${bogusSubject}`);
@@ -80,7 +76,7 @@ describe('projection verification', () => {
       const history = report.mismatches.find((m) => m.table === 'history');
       expect(history).toMatchObject({
         projection: 'history',
-        key: { commit_position: victim.commit_position, prepare_position: victim.prepare_position },
+        key: { seq: victim.seq },
         live: { detail: '{"tampered":true}' },
         replayed: { detail: victim.detail },
       });

@@ -44,7 +44,7 @@ export interface AccessSearch {
   readonly limit: number;
 }
 
-type HistoryRow = [at: string, type: string, resource: string, purpose: string | null, actor: string, detail: string, hasPersonal: number, eventId: string];
+type HistoryRow = [at: string, type: string, resource: string, purpose: string | null, actor: string, detail: string, eventId: string | null];
 type AccessRow = [commit: bigint, prepare: bigint, subjectId: string, at: string, actor: string, resource: string, purpose: string, type: string];
 
 /**
@@ -64,11 +64,12 @@ export class SubjectHistoryReader {
 
   /** Every action on the subject's data, oldest first. Never another subject's. */
   async history(subjectId: string): Promise<HistoryEntry[]> {
-    const rows = this.prepared().history.all(subjectId) as HistoryRow[];
+    const rows = this.prepared().history.all({ subjectId }) as HistoryRow[];
     const out: HistoryEntry[] = [];
-    for (const [at, type, resource, purpose, actor, detailText, hasPersonal, eventId] of rows) {
+    for (const [at, type, resource, purpose, actor, detailText, eventId] of rows) {
       let detail = JSON.parse(detailText) as JsonObject;
-      if (hasPersonal) detail = await this.decrypt(subjectId, eventId, detail);
+      // Rows with personal fields keep their event id: the associated data of the ciphertext.
+      if (eventId !== null) detail = await this.decrypt(subjectId, eventId, detail);
       out.push(purpose === null ? { at, type, resource, actor, detail } : { at, type, resource, purpose, actor, detail });
     }
     return out;
@@ -146,8 +147,15 @@ export class SubjectHistoryReader {
       this.statements = {
         history: db
           .prepare(
-            `SELECT at, type, resource, purpose, actor, detail, has_personal, event_id FROM history
-             WHERE subject_id = ? ORDER BY commit_position, prepare_position`,
+            // The subject's rows, by walking their chain back from the latest (see the projection).
+            `WITH RECURSIVE chain(seq) AS (
+               SELECT last_seq FROM history_subjects WHERE subject_id = @subjectId
+               UNION ALL
+               SELECT h.prev_seq FROM history h JOIN chain c ON h.seq = c.seq WHERE h.prev_seq IS NOT NULL
+             )
+             SELECT at, type, resource, purpose, actor, detail, event_id FROM history
+             WHERE seq IN (SELECT seq FROM chain) AND subject_id = @subjectId
+             ORDER BY seq`,
           )
           .raw(true),
         access: db
@@ -157,7 +165,7 @@ export class SubjectHistoryReader {
           )
           .raw(true),
         subjectKnown: db
-          .prepare('SELECT 1 FROM subjects WHERE subject_id = ? UNION ALL SELECT 1 FROM history WHERE subject_id = ? LIMIT 1')
+          .prepare('SELECT 1 FROM subjects WHERE subject_id = ? UNION ALL SELECT 1 FROM history_subjects WHERE subject_id = ? LIMIT 1')
           .raw(true),
       };
     }
