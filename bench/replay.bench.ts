@@ -11,7 +11,8 @@
  *
  * Prints a table, then exactly one JSON line. Targets: rebuild >= 100,000 events/s, peak RSS <= 300 MB.
  * BENCH_EVENTS / BENCH_SUBJECTS / BENCH_ROUNDS / BENCH_DIR override the defaults; BENCH_KEEP=1 keeps the
- * generated log, BENCH_EVENTS_FILE=<events.db> reuses one.
+ * generated log, BENCH_EVENTS_FILE=<events.db> reuses one; BENCH_BREAKDOWN=1 (or =a,b for a group as
+ * well) also rebuilds every projection alone.
  */
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
@@ -90,11 +91,12 @@ async function phaseCeiling(dir: string): Promise<PhaseResult> {
   return { phase: 'ceiling', events: count, seconds, eventsPerSecond: count / seconds, peakRssMb: peakRssMb(), rssSamplesMb: rss.stop(), cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-async function phaseRebuild(dir: string): Promise<PhaseResult> {
+async function phaseRebuild(dir: string, only?: string): Promise<PhaseResult> {
   const file = join(dir, `readmodels-${process.pid}.db`);
   const store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock() });
   const db = openReadModelDatabase(file);
-  const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS, undefined, {
+  const projections = only ? ALL_PROJECTIONS.filter((p) => only.split(',').includes(p.name)) : ALL_PROJECTIONS;
+  const runner = new ProjectionRunner(store, db, projections, undefined, {
     catchUpTransactionEvents: process.env.BENCH_TX_EVENTS ? Number(process.env.BENCH_TX_EVENTS) : undefined,
     catchUpTransactionMs: process.env.BENCH_TX_MS ? Number(process.env.BENCH_TX_MS) : undefined,
   });
@@ -114,7 +116,7 @@ async function phaseRebuild(dir: string): Promise<PhaseResult> {
   db.close();
   await store.close();
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  return { phase: 'rebuild', events, seconds, eventsPerSecond: events / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, cpuSeconds: (used.user + used.system) / 1e6 };
+  return { phase: only ? `rebuild ${only}` : 'rebuild', events, seconds, eventsPerSecond: events / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 async function phaseNdjson(dir: string): Promise<PhaseResult> {
@@ -138,8 +140,8 @@ async function phaseNdjson(dir: string): Promise<PhaseResult> {
   return { phase: 'ndjson', events: lines, seconds, eventsPerSecond: lines / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, bytes };
 }
 
-function runPhase(dir: string, phase: string): PhaseResult {
-  const out = execFileSync(process.execPath, [__filename, '--phase', phase, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
+function runPhase(dir: string, phase: string, only?: string): PhaseResult {
+  const out = execFileSync(process.execPath, [__filename, '--phase', phase, dir, ...(only ? [only] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 });
   const line = out.split('\n').find((l) => l.startsWith('PHASE '));
   if (!line) throw new Error(`phase ${phase} printed no result`);
   return JSON.parse(line.slice(6)) as PhaseResult;
@@ -154,9 +156,10 @@ async function main(): Promise<void> {
   if (phaseIndex >= 0) {
     const phase = process.argv[phaseIndex + 1];
     const dir = process.argv[phaseIndex + 2];
-    const run = phase === 'ceiling' ? phaseCeiling : phase === 'rebuild' ? phaseRebuild : phase === 'ndjson' ? phaseNdjson : null;
+    const run: ((dir: string, only?: string) => Promise<PhaseResult>) | null =
+      phase === 'ceiling' ? phaseCeiling : phase === 'rebuild' ? phaseRebuild : phase === 'ndjson' ? phaseNdjson : null;
     if (!run) throw new Error(`unknown phase ${phase}`);
-    const result = await run(dir);
+    const result = await run(dir, process.argv[phaseIndex + 3]);
     process.stdout.write(`PHASE ${JSON.stringify(result)}\n`);
     return;
   }
@@ -211,6 +214,17 @@ async function main(): Promise<void> {
         `${ndjson.seconds.toFixed(2)} s, ${mb(ndjson.bytes ?? 0)} MB out`,
       ],
     ];
+    // Optional: every projection rebuilt alone, to see where the time goes.
+    const breakdown: PhaseResult[] = [];
+    if (process.env.BENCH_BREAKDOWN) {
+      const groups = [...ALL_PROJECTIONS.map((p) => p.name), ...(process.env.BENCH_BREAKDOWN.includes(',') ? [process.env.BENCH_BREAKDOWN] : [])];
+      for (const name of groups) {
+        process.stderr.write(`breakdown: ${name} alone…\n`);
+        const result = runPhase(dir, 'rebuild', name);
+        breakdown.push(result);
+        rows.push([`  ${name} alone`, `${Math.round(result.eventsPerSecond).toLocaleString('en')} events/s`, `${result.peakRssMb} MB peak`, `${result.seconds.toFixed(2)} s`]);
+      }
+    }
     const width = rows.reduce((w, r) => r.map((c, i) => Math.max(w[i], c.length)), [0, 0, 0, 0]);
     process.stdout.write(`\nreplay benchmark: ${rebuild.events.toLocaleString('en')} events, ${SUBJECTS.toLocaleString('en')} subjects, best of ${ROUNDS} round(s)\n`);
     for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(width[i])).join('  ')}\n`);
@@ -224,6 +238,9 @@ async function main(): Promise<void> {
       { name: 'ndjson replay peak RSS', value: ndjsonPeak, unit: 'MB', ceiling: RSS_BUDGET_MB, ratio: round2(ndjsonPeak / RSS_BUDGET_MB) },
       { name: 'ndjson replay', value: Math.round(ndjson.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(ndjson.eventsPerSecond / ceiling.eventsPerSecond) },
     ];
+    for (const b of breakdown) {
+      results.push({ name: `${b.phase} alone`, value: Math.round(b.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(b.eventsPerSecond / ceiling.eventsPerSecond) });
+    }
     process.stdout.write(`${JSON.stringify({ bench: 'replay', results })}\n`);
   } finally {
     if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });

@@ -51,7 +51,7 @@ interface LiveCheckpoint {
   readonly eventsApplied: number;
 }
 
-const DEFAULT_BATCH = 4_000;
+const DEFAULT_BATCH = 2_000;
 
 /**
  * Independent verification of the read models: replays the log from position zero into a fresh
