@@ -22,7 +22,7 @@ import type { ObjectStorage } from './modules/object-storage/object-storage.port
 import type { FaceProcessor } from './modules/processing/face-processor.port';
 import { ProcessingModule } from './modules/processing/processing.module';
 import { SubjectRightsModule } from './modules/subject-rights/subject-rights.module';
-import { SubjectRightsModule } from './modules/subject-rights/subject-rights.module';
+import { RetentionModule } from './modules/retention/retention.module';
 import { ProjectionsModule } from './projections/projections.module';
 
 /** Replacements for tests: a manual clock, a test double of a dependency, a shared store. */
@@ -56,7 +56,7 @@ export class AppModule {
         HealthModule,
         AuditModule,
         FacialDataModule,
-        SubjectRightsModule,
+        RetentionModule,
         SubjectRightsModule,
       ],
       providers: [

@@ -6,8 +6,8 @@ import { accessLogProjection } from './access-log.projection';
 import { imagesProjection } from './images.projection';
 import { artworksProjection } from './artworks.projection';
 import { jobsProjection } from './jobs.projection';
-import { requestsProjection } from './requests.projection';
+import { retentionLedgerProjection } from './retention-ledger.projection';
 import { requestsProjection } from './requests.projection';
 
 /** Every read model of the service, in the order the runner applies them. */
-export const ALL_PROJECTIONS: readonly Projection[] = [subjectsProjection, consentLedgerProjection, historyProjection, accessLogProjection, imagesProjection, artworksProjection, jobsProjection, requestsProjection, requestsProjection];
+export const ALL_PROJECTIONS: readonly Projection[] = [subjectsProjection, consentLedgerProjection, historyProjection, accessLogProjection, imagesProjection, artworksProjection, jobsProjection, requestsProjection, retentionLedgerProjection];

@@ -79,7 +79,7 @@ describe('retention ledger projection', () => {
       e.consentWithdrawn(at(1 * H)),
       e.uploaded('77777777-7777-4777-8777-777777777777', at(2 * H)),
     ]);
-    expect(reader.withdrawnOriginals(null, 10)).toEqual([{ imageId: IMG1, subjectId: SUBJECT_A, fromMs: T0 + 1 * H }]);
+    expect(reader.withdrawnOriginals(null, 10)).toEqual([{ imageId: IMG1, subjectId: SUBJECT_A, objectKey: `originals/${SUBJECT_A}/${IMG1}`, fromMs: T0 + 1 * H }]);
     expect(items().filter((r) => r.withdrawn_at !== null).map((r) => r.item)).toEqual([IMG1]);
   });
 

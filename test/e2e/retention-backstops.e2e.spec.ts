@@ -12,7 +12,7 @@ import { RetentionSweeper } from '../../src/modules/retention/sweep/retention-sw
 import { EsdbTestServer } from '../support/esdb-test-server/esdb-test-server';
 import { OssTestServer } from '../support/oss-test-server/oss-test-server';
 import { allEvents, settleAll, subjectWithConsent, sweep, uploadImage } from '../support/retention-flows';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp } from '../support/test-app';
 
 const OSS = { accessKeyId: 'LTAI5tTestAccessKey01', accessKeySecret: 'test-secret-0123456789abcdefghijkl', bucket: 'pm-retention-test', region: 'cn-hangzhou' };
 

@@ -18,7 +18,7 @@ import type { StoredEvent } from '../../src/modules/event-store/event-store.port
 import { SqliteEventStore } from '../../src/modules/event-store/sqlite/sqlite-event-store';
 import { objectKeys } from '../../src/modules/object-storage/object-keys';
 import { subjectWithConsent, uploadImage } from '../support/retention-flows';
-import { buildProblem, startService, type ServiceProcess } from '../support/service-process';
+import { buildProblem, runToExit, startService, type ServiceProcess } from '../support/service-process';
 import { startTestApp } from '../support/test-app';
 
 const CHILD = 'dist/test/support/retention-service.child.js';
@@ -60,14 +60,11 @@ describe.skipIf(problem !== null)('retention sweep crash between object deletion
     const objectFile = join(dataDir, 'objects', ...objectKeys.original(subject.subjectId, imageId).split('/'));
     expect(existsSync(objectFile)).toBe(true);
 
-    // 1. The sweep deletes the object, and the process dies before the append.
-    const crashing: ServiceProcess = await startService(CHILD, { ...env, RETENTION_TEST_CRASH_AFTER_DELETE: '1' });
-    cleanup.push(async () => {
-      await crashing.stop(1000);
-    });
-    const died = await crashing.exited;
-    expect(died.signal).toBe('SIGKILL');
-    expect(crashing.output()).toContain(`CRASHING after deleting originals/${subject.subjectId}/${imageId}`);
+    // 1. The sweep deletes the object, and the process dies before the append (possibly before it
+    //    even reported listening: the first sweep runs as soon as the read models are caught up).
+    const crashed = await runToExit(CHILD, { ...env, HOST: '127.0.0.1', PORT: '0', RETENTION_TEST_CRASH_AFTER_DELETE: '1' });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(crashed.output).toContain(`CRASHING after deleting originals/${subject.subjectId}/${imageId}`);
     expect(existsSync(objectFile)).toBe(false);
     expect((await imageStream(dataDir, imageId)).map((e) => e.type)).toEqual(['ImageUploaded']);
 

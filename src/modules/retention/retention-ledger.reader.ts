@@ -6,6 +6,8 @@ import { ReadModels } from '../../projections/read-models';
 export interface DueOriginal {
   readonly imageId: string;
   readonly subjectId: string;
+  /** The original's object key, as ImageUploaded recorded it. */
+  readonly objectKey: string | null;
   /** The epoch ms the due time is computed from (the clock start, or the consent withdrawal). */
   readonly fromMs: number;
 }
@@ -56,11 +58,11 @@ export interface OplogPurgeTotals {
 const NEVER = 8.64e15;
 
 const sql = statements({
-  dueOriginals: `SELECT item, subject_id, clock_start_ms FROM retention_ledger
+  dueOriginals: `SELECT item, subject_id, object_key, clock_start_ms FROM retention_ledger
                  WHERE rule = 'original-after-processing' AND state = 'pending' AND clock_start_ms <= ?
                    AND (clock_start_ms > ? OR (clock_start_ms = ? AND item > ?))
                  ORDER BY clock_start_ms, item LIMIT ?`,
-  withdrawnOriginals: `SELECT item, subject_id, withdrawn_ms FROM retention_ledger
+  withdrawnOriginals: `SELECT item, subject_id, object_key, withdrawn_ms FROM retention_ledger
                        WHERE rule = 'original-after-processing' AND state = 'pending' AND withdrawn_ms IS NOT NULL
                          AND (withdrawn_ms > ? OR (withdrawn_ms = ? AND item > ?))
                        ORDER BY withdrawn_ms, item LIMIT ?`,
@@ -104,15 +106,15 @@ export class RetentionLedgerReader {
   /** Originals whose clock started at or before `clockStartedBy` (i.e. due), after `cursor`, oldest first. */
   dueOriginals(clockStartedBy: number, cursor: LedgerCursor | null, limit: number): DueOriginal[] {
     const after = cursor ?? { ms: -NEVER, item: '' };
-    const rows = this.q.dueOriginals.all(clockStartedBy, after.ms, after.ms, after.item, limit) as { item: string; subject_id: string; clock_start_ms: number }[];
-    return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, fromMs: r.clock_start_ms }));
+    const rows = this.q.dueOriginals.all(clockStartedBy, after.ms, after.ms, after.item, limit) as { item: string; subject_id: string; object_key: string | null; clock_start_ms: number }[];
+    return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, objectKey: r.object_key, fromMs: r.clock_start_ms }));
   }
 
   /** Held originals whose purpose's consent was withdrawn (due at once), after `cursor`. */
   withdrawnOriginals(cursor: LedgerCursor | null, limit: number): DueOriginal[] {
     const after = cursor ?? { ms: -NEVER, item: '' };
-    const rows = this.q.withdrawnOriginals.all(after.ms, after.ms, after.item, limit) as { item: string; subject_id: string; withdrawn_ms: number }[];
-    return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, fromMs: r.withdrawn_ms }));
+    const rows = this.q.withdrawnOriginals.all(after.ms, after.ms, after.item, limit) as { item: string; subject_id: string; object_key: string | null; withdrawn_ms: number }[];
+    return rows.map((r) => ({ imageId: r.item, subjectId: r.subject_id, objectKey: r.object_key, fromMs: r.withdrawn_ms }));
   }
 
   /** Whether a temporary object is still on record for a job that ended at or before `endedBy`. */

@@ -8,13 +8,15 @@ import { DeleteImageCommand } from '../../facial-data/delete-image/delete-image.
 import { AppConfig } from '../../config/app-config';
 import { KeyStoreUnavailableError } from '../../crypto/crypto.errors';
 import { AppLogger } from '../../logging/logger';
-import { ObjectStorageUnavailableError } from '../../object-storage/object-storage.port';
+import { ObjectStorage, ObjectStorageUnavailableError } from '../../object-storage/object-storage.port';
 import { RetentionLedgerReader, type DueOriginal, type LedgerCursor } from '../retention-ledger.reader';
 
 /** Rows read per ledger query. */
 export const SWEEP_BATCH = 500;
 /** Deletions in flight at once (their appends share group commits). */
-export const SWEEP_CONCURRENCY = 24;
+export const SWEEP_CONCURRENCY = 64;
+/** Object deletions in flight at once while a page's objects are removed ahead of their commands. */
+export const OBJECT_DELETE_CONCURRENCY = 32;
 /** At most this many items per pass and run: a larger backlog continues at the next sweep. */
 export const SWEEP_MAX_ITEMS_PER_RUN = 25_000;
 
@@ -39,6 +41,12 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * due rows only, several at a time, with the event loop running between pages. The command is
  * idempotent (object first, then ImageDeleted at the loaded revision; a concurrent or earlier
  * deletion appends nothing), so two instances sweeping together or a repeated run are harmless.
+ *
+ * The objects of a page are deleted first, many in parallel (a durable delete waits for a
+ * directory sync, or an OSS round trip: done one by one inside each command, that wait would
+ * dominate the sweep); each command then finds its object gone, which it treats as deleted, and
+ * records the deletion. The order stays object first, event second: a crash in between leaves
+ * due originals without objects, which the next sweep records, once.
  */
 @Injectable()
 export class OriginalDeletions {
@@ -46,6 +54,7 @@ export class OriginalDeletions {
 
   constructor(
     @Inject(RetentionLedgerReader) private readonly ledger: RetentionLedgerReader,
+    @Inject(ObjectStorage) private readonly storage: ObjectStorage,
     @Inject(CommandBus) private readonly commandBus: CommandBus,
     @Inject(AppConfig) private readonly config: AppConfig,
     @Inject(AppLogger) appLogger: AppLogger,
@@ -85,32 +94,44 @@ export class OriginalDeletions {
     maxItems: number,
   ): Promise<DeletionPassResult> {
     const total = { due: 0, deleted: 0, alreadyDeleted: 0, failed: 0 };
-    let cursor: LedgerCursor | null = null;
     let interrupted: DeletionPassResult['interrupted'] = null;
-    for (;;) {
-      if (total.due >= maxItems) {
-        interrupted = 'run-bound';
-        break;
-      }
-      const rows = read(cursor, Math.min(SWEEP_BATCH, maxItems - total.due));
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1];
+    let taken = 0;
+    let cursor: LedgerCursor | null = null;
+    const nextPage = (after: LedgerCursor | null): { rows: DueOriginal[]; objectsGone: Promise<boolean> } | null => {
+      if (taken >= maxItems) return null;
+      const rows = read(after, Math.min(SWEEP_BATCH, maxItems - taken));
+      if (rows.length === 0) return null;
+      taken += rows.length;
+      return { rows, objectsGone: this.deleteObjects(rows) };
+    };
+    // Pipelined: the next page's objects are deleted while this page's deletions are recorded.
+    let page = nextPage(null);
+    while (page) {
+      const objectsGone = await page.objectsGone;
+      const last = page.rows[page.rows.length - 1];
       cursor = { ms: last.fromMs, item: last.imageId };
-      const result = await this.run(rows, deletion, context);
+      const following = objectsGone ? nextPage(cursor) : null;
+      const result: DeletionPassResult = objectsGone
+        ? await this.run(page.rows, deletion, context)
+        : { due: page.rows.length, deleted: 0, alreadyDeleted: 0, failed: page.rows.length, interrupted: 'dependency-unavailable' };
       total.due += result.due;
       total.deleted += result.deleted;
       total.alreadyDeleted += result.alreadyDeleted;
       total.failed += result.failed;
       if (result.interrupted) {
         interrupted = result.interrupted;
+        await following?.objectsGone;
         break;
       }
+      page = following;
       await yieldToEventLoop();
     }
+    // The run's bound was reached with more due: the next sweep continues.
+    if (interrupted === null && taken >= maxItems && read(cursor, 1).length > 0) interrupted = 'run-bound';
     return { ...total, interrupted };
   }
 
-  /** Deletes `rows`, SWEEP_CONCURRENCY at a time; stops taking new ones once a dependency is down. */
+  /** Records the deletion of `rows` (objects already deleted), SWEEP_CONCURRENCY at a time; stops once a dependency is down. */
   private async run(
     rows: readonly DueOriginal[],
     deletion: (row: DueOriginal) => { reason: 'retention' | 'consent-withdrawn'; dueAt: string },
@@ -135,6 +156,27 @@ export class OriginalDeletions {
       failed: counts.failed + counts.unavailable,
       interrupted: unavailable ? 'dependency-unavailable' : null,
     };
+  }
+
+  /** Deletes the objects of `rows` in parallel; false when the storage is unavailable. */
+  private async deleteObjects(rows: readonly DueOriginal[]): Promise<boolean> {
+    const keys = rows.map((r) => r.objectKey).filter((k): k is string => k !== null);
+    let next = 0;
+    let failure: unknown = null;
+    const worker = async () => {
+      while (failure === null && next < keys.length) {
+        const key = keys[next++];
+        try {
+          await this.storage.delete(key);
+        } catch (error) {
+          failure = error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OBJECT_DELETE_CONCURRENCY, keys.length) }, worker));
+    if (failure === null) return true;
+    this.logger.warn({ err: { type: (failure as Error)?.name } }, 'the object storage is unavailable: the sweep stops this pass and the next sweep retries');
+    return false;
   }
 
   private async deleteOne(row: DueOriginal, deletion: { reason: 'retention' | 'consent-withdrawn'; dueAt: string }, context: CommandContext): Promise<Outcome> {
