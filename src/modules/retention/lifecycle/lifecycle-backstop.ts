@@ -15,6 +15,7 @@ import { LIFECYCLE_BACKSTOP_DAYS, LIFECYCLE_BACKSTOP_RULES } from '../retention-
 export class LifecycleBackstop {
   private readonly logger: Logger;
   private done = false;
+  private inFlight: Promise<boolean> | null = null;
 
   constructor(
     @Inject(ObjectStorage) private readonly storage: ObjectStorage,
@@ -27,9 +28,16 @@ export class LifecycleBackstop {
     return this.done;
   }
 
-  /** Returns whether the rules are (now) in place or not applicable; never throws. */
-  async ensure(): Promise<boolean> {
-    if (this.done) return true;
+  /** Returns whether the rules are (now) in place or not applicable; never throws. One attempt at a time. */
+  ensure(): Promise<boolean> {
+    if (this.done) return Promise.resolve(true);
+    this.inFlight ??= this.attempt().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async attempt(): Promise<boolean> {
     try {
       const applied = await this.storage.ensureLifecycleRules(LIFECYCLE_BACKSTOP_RULES);
       this.done = true;

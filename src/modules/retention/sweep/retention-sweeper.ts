@@ -18,6 +18,8 @@ import { RetentionLedgerReader } from '../retention-ledger.reader';
 import { OriginalDeletions, type DeletionPassResult } from './original-deletions';
 
 export const SWEEP_INTERVAL_NAME = 'retention:sweep';
+/** How long the start waits for the OSS lifecycle backstop before going on without it. */
+const BACKSTOP_BOOT_WAIT_MS = 10_000;
 
 export interface RetentionSweepReport {
   readonly sweepId: string;
@@ -76,7 +78,12 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.backstop.ensure();
+    // The lifecycle backstop at boot, without letting a slow OSS hold the start for long (the
+    // sweep keeps trying until it is in place).
+    const ensured = this.backstop.ensure();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ensured, new Promise((resolve) => (timer = setTimeout(resolve, BACKSTOP_BOOT_WAIT_MS)))]);
+    clearTimeout(timer);
     if (!this.runtime.schedulersEnabled) return;
     const interval = setInterval(() => this.tick(), this.config.retention.sweepIntervalMs);
     this.scheduler.addInterval(SWEEP_INTERVAL_NAME, interval);
