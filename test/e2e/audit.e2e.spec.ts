@@ -296,6 +296,14 @@ describe('audit and history endpoints (e2e)', () => {
     expect(repaired.body.projectionsMatch).toBe(true);
   });
 
+  it('readiness says whether the projections have caught up and how far behind the log they are', async () => {
+    await t.settle();
+    const res = await t.http().get('/health/ready');
+    expect(res.body.checks.projections).toMatchObject({ status: 'up', caughtUp: true, failed: null, behindPositions: '0' });
+    const head = await t.store.headPosition();
+    expect(res.body.checks.projections.checkpoint).toEqual({ commit: String(head?.commit), prepare: String(head?.prepare) });
+  });
+
   it('describes every audit and history route in the OpenAPI document', async () => {
     const doc = await t.http().get('/docs-json');
     const paths = Object.keys(doc.body.paths);
