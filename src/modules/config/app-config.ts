@@ -29,6 +29,20 @@ export interface OssConfig {
   readonly serverSideEncryption: 'AES256' | 'KMS' | 'SM4';
   readonly kmsKeyId?: string;
   readonly authorizationV4: boolean;
+  /** https (default). Plain http only for a loopback OSS_ENDPOINT (a local test server). */
+  readonly secure: boolean;
+  /** Path-style requests (`endpoint/bucket/key`), for an OSS_ENDPOINT that is an address, e.g. a local test server. */
+  readonly pathStyle: boolean;
+}
+
+/** http://127.0.0.1:PORT, http://localhost, http://[::1]: the only endpoints OSS_SECURE=false accepts. */
+export function isLoopbackUrl(raw: string): boolean {
+  try {
+    const host = new URL(raw).hostname.toLowerCase();
+    return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -209,15 +223,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
   } else if (ossSet.length === ossVars.length) {
     const sse = (read('OSS_SSE') ?? 'AES256') as OssConfig['serverSideEncryption'];
     if (!['AES256', 'KMS', 'SM4'].includes(sse)) problems.push(`OSS_SSE must be AES256, KMS or SM4 (got "${sse}")`);
+    const endpoint = url('OSS_ENDPOINT');
+    const secure = bool('OSS_SECURE', true);
+    if (!secure && (endpoint === undefined || !/^http:\/\//i.test(endpoint) || !isLoopbackUrl(endpoint))) {
+      problems.push('OSS_SECURE=false is only accepted with a loopback http OSS_ENDPOINT (a local test server such as http://127.0.0.1:PORT); facial data never travels to OSS in clear');
+    }
+    if (secure && endpoint !== undefined && /^http:\/\//i.test(endpoint)) {
+      problems.push('OSS_ENDPOINT must be https (plain http is only accepted for a loopback test endpoint with OSS_SECURE=false)');
+    }
     oss = {
       region: read('OSS_REGION') as string,
       bucket: read('OSS_BUCKET') as string,
       accessKeyId: read('OSS_ACCESS_KEY_ID') as string,
       accessKeySecret: read('OSS_ACCESS_KEY_SECRET') as string,
-      endpoint: url('OSS_ENDPOINT'),
+      endpoint,
       serverSideEncryption: sse,
       kmsKeyId: read('OSS_SSE_KMS_KEY_ID'),
       authorizationV4: bool('OSS_AUTH_V4', true),
+      secure,
+      pathStyle: bool('OSS_PATH_STYLE', false),
     };
   }
 

@@ -16,6 +16,8 @@ export function createObjectStorage(config: AppConfig): ObjectStorage {
       serverSideEncryption: config.oss.serverSideEncryption,
       kmsKeyId: config.oss.kmsKeyId,
       authorizationV4: config.oss.authorizationV4,
+      secure: config.oss.secure,
+      pathStyle: config.oss.pathStyle,
     });
   }
   return new FilesystemObjectStorage({ root: join(config.dataDir, 'objects') });
