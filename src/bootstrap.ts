@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { AppModule, type AppOverrides } from './app.module';
 import { DomainError } from './common/errors/domain-error';
+import { answerClientError, cacheControlFor, limitSmallBodies, missingHost, requestTimeouts } from './common/http/http-hardening';
 import type { AppConfig } from './modules/config/app-config';
-import { AppLogger, createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
+import { createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Deeper JSON than this is refused before validation walks it. */
@@ -40,7 +41,11 @@ function validationProblem(errors: ValidationError[]): DomainError {
     }
   };
   walk(errors, '');
-  const unknown = flat.find((f) => f.problems.some((p) => p.includes('should not exist')));
+  const isUnknown = (f: { problems: string[] }) => f.problems.some((p) => p.includes('should not exist'));
+  // A field of the wrong type (e.g. an object where an array belongs) is the error, not the
+  // "unknown" properties validation then finds inside it.
+  const wrongTypes = flat.filter((f) => !isUnknown(f));
+  const unknown = flat.find((f) => isUnknown(f) && !wrongTypes.some((g) => f.property.startsWith(`${g.property}.`)));
   if (unknown) return new DomainError('UNKNOWN_FIELD', 400, `Unknown field: ${unknown.property}`, { errors: flat });
   return new DomainError('VALIDATION_FAILED', 400, flat.map((f) => `${f.property}: ${f.problems.join(', ')}`).join('; ') || 'Invalid request', { errors: flat });
 }
@@ -69,8 +74,10 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
     bodyLimit: bodyLimitFor(config),
-    requestTimeout: config.http.requestTimeoutMs,
-    connectionTimeout: config.http.requestTimeoutMs,
+    // Slow clients get 408 REQUEST_TIMEOUT once REQUEST_TIMEOUT has passed (see requestTimeouts).
+    ...requestTimeouts(config.http.requestTimeoutMs),
+    // What Node's parser refuses (431, malformed requests, 408) is answered as a problem too.
+    clientErrorHandler: answerClientError,
     keepAliveTimeout: 72_000,
     trustProxy: config.http.trustProxy,
     return503OnClosing: true,
@@ -78,10 +85,24 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   const fastify = adapter.getInstance();
 
+  // Only the upload takes a large body; every other route is limited to SMALL_BODY_LIMIT.
+  fastify.addHook('onRoute', limitSmallBodies);
+
   // Every log line of a request carries its id; the id is echoed back.
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    if (missingHost(request.raw)) {
+      done(new DomainError('MALFORMED_REQUEST', 400, 'An HTTP/1.1 request needs a Host header'));
+      return;
+    }
     runWithLogger(request.log as unknown as Logger, done);
+  });
+
+  // Nothing the API answers (content, personal data, problems) belongs in a cache.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const cacheControl = cacheControlFor(request.url, reply.getHeader('cache-control'));
+    if (cacheControl) void reply.header('Cache-Control', cacheControl);
+    done(null, payload);
   });
 
   // JSON only (anything else is 415), with prototype-poisoning protection (the default parser's), and a depth limit.
@@ -91,6 +112,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     defaultJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(Object.assign(new DomainError('MALFORMED_JSON', 400, 'The body is not valid JSON, or uses a forbidden key such as __proto__ or constructor'), {}), undefined);
       if (exceedsDepth(value, MAX_JSON_DEPTH)) return done(new DomainError('JSON_TOO_DEEP', 400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      // Every body of the API is an object: an array or a scalar would reach validation as junk properties.
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return done(new DomainError('VALIDATION_FAILED', 400, 'The JSON body must be an object'), undefined);
       done(null, value);
     });
   });
@@ -116,6 +139,8 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       },
     },
     crossOriginResourcePolicy: { policy: 'same-origin' },
+    // Like frame-ancestors 'none': never framed, not even by this origin.
+    frameguard: { action: 'deny' },
   });
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: [...config.http.corsOrigins], methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 });

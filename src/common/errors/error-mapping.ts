@@ -25,6 +25,8 @@ interface FastifyLikeError {
 
 const HTTP_CODES: Record<number, string> = {
   400: 'VALIDATION_FAILED',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
   406: 'NOT_ACCEPTABLE',
@@ -72,7 +74,12 @@ export function mapError(error: unknown): MappedError {
     const response = error.getResponse();
     const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
     const code = typeof body.code === 'string' ? body.code : (HTTP_CODES[status] ?? `HTTP_${status}`);
-    const detail = Array.isArray(body.message) ? body.message.join('; ') : typeof body.message === 'string' ? body.message : error.message;
+    // The framework's "Cannot GET <url>" would echo the URL, query string included (where a
+    // careless client may have put a token): unknown routes get a fixed detail.
+    const detail =
+      status === 404 && typeof body.code !== 'string'
+        ? 'No route matches this method and path'
+        : Array.isArray(body.message) ? body.message.join('; ') : typeof body.message === 'string' ? body.message : error.message;
     const extra = Array.isArray(body.errors) ? { errors: body.errors } : {};
     return { problem: problem(status, code, detail, extra), unexpected: status >= 500 };
   }
