@@ -25,6 +25,7 @@ import { ReadImageContentHandler } from './read-image-content/read-image-content
 import { RejectBiometricTemplatesInterceptor } from './upload-image/reject-biometric-templates.interceptor';
 import { UploadImageController } from './upload-image/upload-image.controller';
 import { UploadImageHandler } from './upload-image/upload-image.handler';
+import { ViewTargets } from './view-targets';
 
 /** Originals, jobs and artworks: the facial data itself. */
 @Module({
@@ -49,6 +50,7 @@ import { UploadImageHandler } from './upload-image/upload-image.handler';
     // images and artworks
     ImagesReadModel,
     ArtworksReadModel,
+    ViewTargets,
     RejectBiometricTemplatesInterceptor,
     UploadImageHandler,
     ReadImageContentHandler,

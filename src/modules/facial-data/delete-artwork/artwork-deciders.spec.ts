@@ -3,7 +3,7 @@ import { DomainError } from '../../../common/errors/domain-error';
 import type { DomainEvent } from '../../../events';
 import { foldArtwork } from '../artworks/artwork.state';
 import { history } from '../images/image-history.fixture';
-import { decideArtworkView } from '../read-artwork-content/read-artwork-content.decider';
+import { decideArtworkRead, decideArtworkView } from '../read-artwork-content/read-artwork-content.decider';
 import { decideArtworkDeletion } from './delete-artwork.decider';
 
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -56,6 +56,27 @@ describe('artworks: reading', () => {
     expect([gone.status, gone.code]).toEqual([410, 'ARTWORK_DELETED']);
     for (const [events, subject] of [[[generated], B], [[generated, deleted], B], [[], A]] as const) {
       const error = refusal(() => decideArtworkView(state(...events), subject));
+      expect([error.status, error.code]).toEqual([404, 'ARTWORK_NOT_FOUND']);
+    }
+  });
+});
+
+describe('artworks: reading on the cheap lookup (generation facts + the read model’s deleted flag)', () => {
+  const target = { subjectId: A, objectKey: KEY, contentType: 'image/png' as const, dataPurpose: 'photo-enlarge' as const };
+
+  it('gives what the decision on the folded stream gives', () => {
+    expect(decideArtworkRead(target, false, ARTWORK, A)).toEqual(decideArtworkView(state(generated), A));
+    const gone = refusal(() => decideArtworkRead(target, true, ARTWORK, A));
+    expect([gone.status, gone.code]).toEqual([410, 'ARTWORK_DELETED']);
+  });
+
+  it("an unknown id or another subject's artwork (deleted or not): 404 ARTWORK_NOT_FOUND", () => {
+    for (const [facts, deletedFlag, subject] of [
+      [null, false, A],
+      [target, false, B],
+      [target, true, B],
+    ] as const) {
+      const error = refusal(() => decideArtworkRead(facts, deletedFlag, ARTWORK, subject));
       expect([error.status, error.code]).toEqual([404, 'ARTWORK_NOT_FOUND']);
     }
   });

@@ -29,7 +29,6 @@ export class ReadArtworkContentController {
     { status: 404, code: 'ARTWORK_NOT_FOUND', when: 'no such artwork, or another subject’s' },
     { status: 410, code: 'ARTWORK_DELETED', when: 'the artwork has been deleted' },
     { status: 410, code: 'SUBJECT_ERASED', when: 'the account’s data key has been destroyed' },
-    { status: 409, code: 'CONCURRENCY_CONFLICT', when: 'the artwork kept changing concurrently; retry' },
     ...COMMON_SUBJECT_ERRORS,
   )
   async content(

@@ -2,6 +2,7 @@ import { gone, notFound } from '../../../common/errors/domain-error';
 import type { EventOfType } from '../../../events';
 import type { AccessPurpose } from '../../../events/facial-data.events';
 import type { ArtworkState } from '../artworks/artwork.state';
+import type { ArtworkViewTarget } from '../view-targets';
 
 export const artworkNotFound = () => notFound('ARTWORK_NOT_FOUND', 'No such artwork');
 export const artworkDeleted = () => gone('ARTWORK_DELETED', 'The artwork has been deleted');
@@ -27,5 +28,25 @@ export function decideArtworkView(state: ArtworkState, subjectId: string, access
     objectKey: state.objectKey,
     contentType: state.contentType,
     event: { type: 'ArtworkViewed', data: { artworkId: state.artworkId, subjectId, purpose: accessPurpose, dataPurpose: state.purpose } },
+  };
+}
+
+/**
+ * The same rules on the cheap lookup a content read uses: the artwork's immutable facts (null for
+ * an unknown id) and whether the read model shows it as deleted.
+ */
+export function decideArtworkRead(
+  target: ArtworkViewTarget | null,
+  deleted: boolean,
+  artworkId: string,
+  subjectId: string,
+  accessPurpose: AccessPurpose = 'subject-view',
+): ArtworkViewDecision {
+  if (!target || target.subjectId !== subjectId) throw artworkNotFound();
+  if (deleted) throw artworkDeleted();
+  return {
+    objectKey: target.objectKey,
+    contentType: target.contentType,
+    event: { type: 'ArtworkViewed', data: { artworkId, subjectId, purpose: accessPurpose, dataPurpose: target.dataPurpose } },
   };
 }

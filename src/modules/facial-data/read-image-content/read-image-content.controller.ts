@@ -29,7 +29,6 @@ export class ReadImageContentController {
     { status: 404, code: 'IMAGE_NOT_FOUND', when: 'no such image, or another subject’s' },
     { status: 410, code: 'IMAGE_DELETED', when: 'the original has been deleted' },
     { status: 410, code: 'SUBJECT_ERASED', when: 'the account’s data key has been destroyed' },
-    { status: 409, code: 'CONCURRENCY_CONFLICT', when: 'the image kept changing concurrently; retry' },
     ...COMMON_SUBJECT_ERRORS,
   )
   async content(

@@ -3,7 +3,7 @@ import { DomainError } from '../../../common/errors/domain-error';
 import type { DomainEvent } from '../../../events';
 import { foldImage } from '../images/image.state';
 import { history } from '../images/image-history.fixture';
-import { decideImageView } from './read-image-content.decider';
+import { decideImageRead, decideImageView } from './read-image-content.decider';
 
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
@@ -56,6 +56,29 @@ describe('reading an original', () => {
   it("another subject's image (stored or deleted) and an unknown id: 404 IMAGE_NOT_FOUND", () => {
     for (const events of [[uploaded], [uploaded, deleted], []]) {
       const error = refusal(() => decideImageView(state(...events), events.length ? B : A));
+      expect([error.status, error.code]).toEqual([404, 'IMAGE_NOT_FOUND']);
+    }
+  });
+});
+
+describe('reading an original on the cheap lookup (upload facts + the read model’s deleted flag)', () => {
+  const target = { subjectId: A, objectKey: KEY, contentType: 'image/heic' as const, dataPurpose: 'time-painting' as const };
+
+  it('gives exactly what the decision on the folded stream gives, for every state', () => {
+    expect(decideImageRead(target, false, IMAGE, A)).toEqual(decideImageView(state(uploaded, viewed), A));
+    expect(decideImageRead(target, false, IMAGE, A, 'data-export')).toEqual(decideImageView(state(uploaded), A, 'data-export'));
+    const onStream = refusal(() => decideImageView(state(uploaded, deleted), A));
+    const onLookup = refusal(() => decideImageRead(target, true, IMAGE, A));
+    expect([onLookup.status, onLookup.code]).toEqual([onStream.status, onStream.code]);
+  });
+
+  it("an unknown id, or another subject's image, deleted or not: 404 IMAGE_NOT_FOUND (never 410, which would reveal it)", () => {
+    for (const [facts, deletedFlag, subject] of [
+      [null, false, A],
+      [target, false, B],
+      [target, true, B],
+    ] as const) {
+      const error = refusal(() => decideImageRead(facts, deletedFlag, IMAGE, subject));
       expect([error.status, error.code]).toEqual([404, 'IMAGE_NOT_FOUND']);
     }
   });

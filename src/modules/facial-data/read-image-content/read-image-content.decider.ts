@@ -2,6 +2,7 @@ import { gone, notFound } from '../../../common/errors/domain-error';
 import type { EventOfType } from '../../../events';
 import type { AccessPurpose } from '../../../events/facial-data.events';
 import { isOwnedBy, type ImageState } from '../images/image.state';
+import type { ImageViewTarget } from '../view-targets';
 
 export const imageNotFound = () => notFound('IMAGE_NOT_FOUND', 'No such image');
 export const imageDeleted = () => gone('IMAGE_DELETED', 'The original has been deleted');
@@ -25,5 +26,26 @@ export function decideImageView(state: ImageState, subjectId: string, accessPurp
     objectKey: state.objectKey,
     contentType: state.contentType,
     event: { type: 'ImageViewed', data: { imageId: state.imageId, subjectId, purpose: accessPurpose, dataPurpose: state.purpose } },
+  };
+}
+
+/**
+ * The same rules on the cheap lookup a content read uses: the upload's immutable facts (null for
+ * an unknown id) and whether the read model shows the original as deleted. Gives the same answer
+ * as `decideImageView` on the folded stream whenever the read model has caught up.
+ */
+export function decideImageRead(
+  target: ImageViewTarget | null,
+  deleted: boolean,
+  imageId: string,
+  subjectId: string,
+  accessPurpose: AccessPurpose = 'subject-view',
+): ImageViewDecision {
+  if (!target || target.subjectId !== subjectId) throw imageNotFound();
+  if (deleted) throw imageDeleted();
+  return {
+    objectKey: target.objectKey,
+    contentType: target.contentType,
+    event: { type: 'ImageViewed', data: { imageId, subjectId, purpose: accessPurpose, dataPurpose: target.dataPurpose } },
   };
 }

@@ -1,41 +1,49 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { streams } from '../../../events/streams';
-import { ProjectionRunner } from '../../../projections/projection-runner';
 import { EventLog } from '../../event-store/event-log';
-import { AppLogger } from '../../logging/logger';
 import { EncryptedObjects } from '../encrypted-objects';
 import { foldImage } from '../images/image.state';
+import { ImagesReadModel } from '../images/images.read-model';
 import { recordViewThenAnswer } from '../view-recording';
-import { decideImageView, imageDeleted } from './read-image-content.decider';
+import { ViewTargets } from '../view-targets';
+import { decideImageRead, decideImageView, imageDeleted, type ImageViewDecision } from './read-image-content.decider';
 import { ReadImageContentCommand, type ImageContent } from './read-image-content.command';
 
 /**
- * Loads the image from its stream (never the read model, so a deletion is seen at once), reads
- * and decrypts the object, then appends `ImageViewed` at the loaded revision: a deletion that
- * raced in makes the append conflict, the stream is read again and the answer is 410. Only after
- * the view is durably recorded are the bytes handed back.
+ * Looks the image up cheaply (its upload facts from the cached first event of its stream; its
+ * deleted flag from the read model), reads and decrypts the object, appends `ImageViewed` at
+ * 'stream_exists', then hands the bytes back (see recordViewThenAnswer). A deletion that the read
+ * model does not show yet has already removed the object (deletions remove the object first), so
+ * the read answers 410 without recording a view. When the read model does not know the image at
+ * all (uploaded an instant ago through another instance), the whole stream decides instead.
  */
 @CommandHandler(ReadImageContentCommand)
 export class ReadImageContentHandler implements ICommandHandler<ReadImageContentCommand> {
   constructor(
     @Inject(EventLog) private readonly log: EventLog,
     @Inject(EncryptedObjects) private readonly objects: EncryptedObjects,
-    @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
-    @Inject(AppLogger) private readonly logger: AppLogger,
+    @Inject(ViewTargets) private readonly targets: ViewTargets,
+    @Inject(ImagesReadModel) private readonly images: ImagesReadModel,
   ) {}
 
   execute(command: ReadImageContentCommand): Promise<ImageContent> {
     return recordViewThenAnswer({
       log: this.log,
       objects: this.objects,
-      runner: this.runner,
-      logger: this.logger,
       stream: streams.image(command.imageId),
       subjectId: command.subjectId,
       context: command.context,
-      decide: (events) => decideImageView(foldImage(events), command.subjectId),
+      decide: () => this.decide(command),
       objectMissing: imageDeleted,
     });
+  }
+
+  private async decide({ subjectId, imageId }: ReadImageContentCommand): Promise<ImageViewDecision> {
+    const target = await this.targets.image(imageId);
+    if (target?.subjectId !== subjectId) return decideImageRead(target, false, imageId, subjectId);
+    const record = this.images.get(subjectId, imageId);
+    if (record === null) return decideImageView(foldImage((await this.log.load(streams.image(imageId))).events), subjectId);
+    return decideImageRead(target, record.status === 'deleted', imageId, subjectId);
   }
 }
