@@ -143,7 +143,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     frameguard: { action: 'deny' },
   });
   if (config.http.corsOrigins.length > 0) {
-    app.enableCors({ origin: [...config.http.corsOrigins], methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], maxAge: 600 });
+    app.enableCors({ origin: [...config.http.corsOrigins], methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], exposedHeaders: ['Retry-After', 'X-Request-Id'], maxAge: 600 });
   }
 
   app.useGlobalPipes(

@@ -267,9 +267,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sweepIntervalMs: duration('RIGHTS_SWEEP_INTERVAL', 'PT1M', { minMs: 100, maxMs: 86_400_000 }),
   };
 
+  // Exact origins only (scheme://host[:port]): no wildcard, no path; none configured = CORS closed.
+  const corsOrigins = (read('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      problems.push(`CORS_ORIGINS entries must be exact origins such as https://app.example.com (no wildcard, path or trailing slash); got "${origin}"`);
+    }
+  }
   const http = {
     requestTimeoutMs: duration('REQUEST_TIMEOUT', 'PT30S', { minMs: 1000, maxMs: 600_000 }),
-    corsOrigins: (read('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins,
     subjectRateLimitPerMinute: int('RATE_LIMIT_SUBJECT_PER_MINUTE', 600, 1, 10_000_000),
     authRateLimitPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', 10, 1, 10_000_000),
     trustProxy: bool('TRUST_PROXY', false),

@@ -48,3 +48,13 @@ describe('AuthRateLimiter', () => {
     expect(refusal(() => l.take('10.0.0.1', undefined))).toBeNull();
   });
 });
+
+describe('AuthRateLimiter and IPv6 clients', () => {
+  it('counts one IPv6 /64 as one client (rotating the interface id does not escape the limit)', () => {
+    const { limiter: l } = limiter(2);
+    expect(refusal(() => l.take('2001:db8:7:7::1', undefined))).toBeNull();
+    expect(refusal(() => l.take('2001:db8:7:7::2', undefined))).toBeNull();
+    expect(refusal(() => l.take('2001:db8:7:7:dead:beef:0:3', undefined))).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refusal(() => l.take('2001:db8:7:8::1', undefined))).toBeNull();
+  });
+});
