@@ -28,7 +28,7 @@ export function openScratchDatabase(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
-  db.pragma('wal_autocheckpoint = 20000');
+  db.pragma('wal_autocheckpoint = 5000');
   db.pragma('cache_size = -32768');
   db.pragma('temp_store = FILE');
   ensureCheckpointTable(db);
