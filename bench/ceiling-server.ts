@@ -6,8 +6,8 @@
  * - `GET /v1/images/<id>/content`: look the object key up (a Map), read the encrypted file
  *   (FilesystemObjectStorage), decrypt it (the envelope cipher, AES-256-GCM with the object key as
  *   AAD), append an `ImageViewed` of the same shape and size as the service's (same data fields,
- *   same metadata fields) with the project's SqliteEventStore (group commit, synchronous=FULL) at
- *   'stream_exists', and answer the bytes.
+ *   same metadata fields) with the project's SqliteEventStore as the service runs it (group
+ *   commit, synchronous=FULL, writer thread) at 'stream_exists', and answer the bytes.
  * - `POST /v1/images` (the upload anchor): parse the JSON body, decode the Base64 strictly, inspect
  *   the header, check the face boxes and hash the bytes (the service's pure `checkUploadContent`),
  *   encrypt, put the object (temp file, fsync, rename, fsync of the directory), append
@@ -98,7 +98,13 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
 
 async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(process.argv[2], 'utf8')) as CeilingConfig;
-  const store = new SqliteEventStore({ file: join(config.dataDir, 'events.db'), clock, synchronous: config.synchronous ?? 'FULL' });
+  // The store as the service runs it: group commit, synchronous=FULL, transactions on the writer thread.
+  const store = new SqliteEventStore({
+    file: join(config.dataDir, 'events.db'),
+    clock,
+    synchronous: config.synchronous ?? 'FULL',
+    writer: SqliteEventStore.threadWriterAvailable() ? 'thread' : 'inline',
+  });
   const storage = new FilesystemObjectStorage({ root: join(config.dataDir, 'objects') });
   const image = readFileSync(config.imageFile);
   const keys = new Map<string, Buffer>();

@@ -38,9 +38,9 @@ const problem = buildProblem();
 if (problem) console.warn(`[sqlite-crash.spec] skipped: ${problem}`);
 
 /** Starts the child, waits for `acks` acknowledged appends, SIGKILLs it, returns every complete ACK line. */
-function runAndKill(file: string, acks: number): Promise<CrashAck[]> {
+function runAndKill(file: string, acks: number, writer: 'inline' | 'thread'): Promise<CrashAck[]> {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [child, file, '50', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [child, file, '50', '8', writer], { stdio: ['ignore', 'pipe', 'pipe'] });
     const received: CrashAck[] = [];
     let buffered = '';
     let stderr = '';
@@ -79,7 +79,7 @@ async function readAllEvents(store: SqliteEventStore): Promise<StoredEvent[]> {
   return out;
 }
 
-describe('SqliteEventStore crash durability', () => {
+describe.each(['inline', 'thread'] as const)('SqliteEventStore crash durability (writes %s)', (writer) => {
   it.skipIf(problem !== null)(
     problem ? `skipped: ${problem}` : 'keeps every acknowledged append across SIGKILLs of a process appending from 50 callers',
     async () => {
@@ -89,7 +89,7 @@ describe('SqliteEventStore crash durability', () => {
         const acked: CrashAck[] = [];
         // Two crash cycles: the second one appends to the file the first crash left behind.
         for (const target of [800, 1600]) {
-          const received = await runAndKill(file, target - acked.length);
+          const received = await runAndKill(file, target - acked.length, writer);
           expect(received.length).toBeGreaterThan(0);
           acked.push(...received);
 

@@ -1,13 +1,14 @@
 /**
  * Child process of test/event-store/sqlite-crash.spec.ts (run from dist/ after the build):
  *
- *   node dist/test/support/sqlite-crash-appender.child.js <file> [callers] [streams]
+ *   node dist/test/support/sqlite-crash-appender.child.js <file> [callers] [streams] [inline|thread]
  *
  * Opens a SqliteEventStore on <file> and runs many concurrent appenders on a few streams, each
  * with exact expected revisions (learning the actual revision from WrongExpectedVersionError).
  * For every acknowledged append it prints one line `ACK <json>` with the stream, the revisions,
  * the position and the full events, so the parent can check after a SIGKILL that every
- * acknowledged append survived with identical content. It runs until killed (or 60 s).
+ * acknowledged append survived with identical content. It runs until killed (or 60 s). The last
+ * argument chooses where the store's write transactions run (default inline).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SystemClock } from '../../src/modules/clock/clock.port';
@@ -24,11 +25,11 @@ export interface CrashAck {
 }
 
 async function main(): Promise<void> {
-  const [file, callersArg, streamsArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: sqlite-crash-appender.child.js <file> [callers] [streams]');
+  const [file, callersArg, streamsArg, writerArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: sqlite-crash-appender.child.js <file> [callers] [streams] [inline|thread]');
   const callers = Number(callersArg ?? 50);
   const streams = Number(streamsArg ?? 8);
-  const store = new SqliteEventStore({ file, clock: new SystemClock() });
+  const store = new SqliteEventStore({ file, clock: new SystemClock(), writer: writerArg === 'thread' ? 'thread' : 'inline' });
   const known = new Map<string, ExpectedRevision>();
   const giveUp = setTimeout(() => process.exit(3), 60_000);
   giveUp.unref();

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Clock } from '../../clock/clock.port';
 import {
   EventStoreUnavailableError,
@@ -28,7 +29,21 @@ import {
 import { SqliteAllSubscription, type SubscriptionHost } from './sqlite-all-subscription';
 import { type CompiledFilter, compileFilter, EVENT_COLUMNS, type EventRow } from './sqlite-event-rows';
 import { type AllPage, AllEventsIterator, nextTurn, type StreamPageReader, StreamEventsIterator } from './sqlite-readers';
-import { configureConnection, migrate, STREAM_LIVE, STREAM_SOFT_DELETED, STREAM_TOMBSTONED } from './sqlite-schema';
+import { configureConnection, migrate, STREAM_SOFT_DELETED, STREAM_TOMBSTONED } from './sqlite-schema';
+import {
+  type BatchOutcome,
+  lowestVisibleRevision,
+  type OperationOutcome,
+  type PurgeStepOutcome,
+  type SerializedEvent,
+  SqliteWriter,
+  STREAM_ROW_SQL,
+  type StreamRow,
+  type WriteFailure,
+  type WriteOperation,
+  type WriteRefusal,
+} from './sqlite-writer';
+import type { WriterReply, WriterRequest, WriterThreadOptions } from './sqlite-writer.worker';
 
 export interface SqliteEventStoreOptions {
   /** Path of the SQLite file; the file and its folder are created when missing. */
@@ -40,6 +55,16 @@ export interface SqliteEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** How long a write waits for another process's write lock before failing. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Where write transactions run. 'inline' (default): on the calling thread, so a commit blocks
+   * the event loop for its fsync. 'thread': on a writer thread with its own connection, so the
+   * event loop keeps serving while commits wait for the disk; the same code, the same group
+   * commit, the same durability (an append is acknowledged after its commit). 'thread' runs the
+   * compiled writer script (see `writerScript`).
+   */
+  readonly writer?: 'inline' | 'thread';
+  /** The compiled sqlite-writer.worker.js; default: the one beside this module (the build). */
+  readonly writerScript?: string;
 }
 
 /** Counters for tests and diagnostics. */
@@ -57,9 +82,6 @@ const ALL_PAGE_SIZE = 1000;
 /** Positions scanned per statement by a filtered readAll / subscription. */
 const FILTER_WINDOW = 8192;
 const STREAM_PAGE_SIZE = 500;
-/** Rows deleted per purge transaction; the event loop runs between two of them. */
-const PURGE_BATCH_ROWS = 500;
-const PURGE_STREAMS_PER_TRANSACTION = 200;
 /** EventStoreDB's default maximum append size. */
 const MAX_APPEND_BYTES = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -67,63 +89,62 @@ const MAX_REVISION = Number.MAX_SAFE_INTEGER;
 const NO_TIME_LIMIT = -Number.MAX_SAFE_INTEGER;
 const CHECKPOINT_BUSY_TIMEOUT_MS = 20;
 const CHECKPOINT_ATTEMPTS = 100;
+/** The compiled writer thread script, beside this module in the build. */
+const DEFAULT_WRITER_SCRIPT = join(__dirname, 'sqlite-writer.worker.js');
 
-interface SerializedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: string;
-  readonly metadata: string;
-}
-
-interface WriteOpBase {
-  readonly stream: string;
-  readonly expected: ExpectedRevision;
+/** A queued write and its caller. */
+interface PendingWrite {
+  readonly operation: WriteOperation;
   readonly resolve: (value: never) => void;
   readonly reject: (error: Error) => void;
-  /** Set while the batch is applied: the caller's own refusal. */
-  error?: Error;
 }
 
-interface AppendOp extends WriteOpBase {
-  readonly kind: 'append';
-  readonly events: readonly SerializedEvent[];
-  result?: AppendResult;
-}
+/** A request before it gets its id (distributes over the union). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-interface DeleteOp extends WriteOpBase {
-  readonly kind: 'delete' | 'tombstone';
-}
-
-interface MetadataOp extends WriteOpBase {
-  readonly kind: 'metadata';
-  readonly metadata: { maxAge: number | null; maxCount: number | null; truncateBefore: number | null };
-}
-
-type WriteOp = AppendOp | DeleteOp | MetadataOp;
-
-/** A row of `streams` in raw mode. */
-type StreamRow = [
-  lastRevision: number,
-  lastPosition: number | null,
-  state: number,
-  hasMetadata: number,
-  deletedBefore: number | null,
-  maxAge: number | null,
-  maxCount: number | null,
-  truncateBefore: number | null,
-];
+type MetadataValues = Extract<WriteOperation, { kind: 'metadata' }>['metadata'];
 
 type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * How writes reach the writer: synchronously on this thread, or by message to the writer thread.
+ * `run` answers the writer's value or throws/rejects with the driver failure.
+ */
+interface WriteChannel {
+  batch(operations: readonly WriteOperation[], now: number): BatchOutcome | Promise<BatchOutcome>;
+  purgeStep(afterStream: string, now: number): Promise<PurgeStepOutcome>;
+  checkpointAttempt(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A driver failure of a write (from either writer), keeping SQLite's code for isTransient. */
+class SqliteWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'SqliteWriteError';
+  }
+}
+
+function failureError(failure: WriteFailure): SqliteWriteError {
+  return new SqliteWriteError(failure.message, failure.code);
+}
 
 /**
  * The embedded EventStore: one SQLite file (better-sqlite3, WAL), EventStoreDB semantics.
  *
  * Writes (appends, deletes, metadata) are queued and applied by a group commit: one
- * `BEGIN IMMEDIATE … COMMIT` per event-loop turn for everything queued so far (bounded), so 100
- * concurrent appends cost one fsync, not 100. Each operation is decided on its own inside the
- * transaction (a conflict refuses only that caller; later operations see earlier ones); if the
- * transaction itself fails, nothing of the batch is kept and every caller gets
- * EventStoreUnavailableError. Reads run directly on committed data.
+ * `BEGIN IMMEDIATE … COMMIT` for everything queued so far (bounded), so 100 concurrent appends
+ * cost one fsync, not 100. While a batch is being committed the next one gathers. Each operation
+ * is decided on its own inside the transaction (a conflict refuses only that caller; later
+ * operations see earlier ones); if the transaction itself fails, nothing of the batch is kept and
+ * every caller gets EventStoreUnavailableError. Reads run directly on committed data.
+ *
+ * With `writer: 'thread'` the transactions run on a writer thread with its own connection (the
+ * service's default when built): a commit's fsync then never blocks the event loop, and a commit
+ * is visible to readers exactly when it is durable and acknowledged, as with 'inline'.
  *
  * Several processes may open the same file: the write lock serialises them, positions are taken
  * from the file under that lock, and live subscriptions poll for the other processes' commits.
@@ -131,15 +152,24 @@ type Statement = Database.Statement<unknown[], unknown>;
 export class SqliteEventStore extends EventStore implements SubscriptionHost {
   readonly capabilities: EventStoreCapabilities = Object.freeze({ physicalPurge: true });
 
+  /** Whether the compiled writer thread script is present (the service runs from the build). */
+  static threadWriterAvailable(writerScript = DEFAULT_WRITER_SCRIPT): boolean {
+    return existsSync(writerScript);
+  }
+
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly pollIntervalMs: number;
   private readonly busyTimeoutMs: number;
   private readonly s: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly filteredPageStatements = new Map<string, Statement>();
+  private readonly channel: WriteChannel;
 
-  private queue: WriteOp[] = [];
+  private queue: PendingWrite[] = [];
   private flushScheduled = false;
+  /** A batch is at the writer (thread mode); the next one waits for its answer. */
+  private writing = false;
+  private idleWaiters: (() => void)[] = [];
   private readonly subscriptions = new Set<SqliteAllSubscription>();
   private purging: Promise<PurgeResult> | null = null;
   private closing: Promise<void> | null = null;
@@ -154,10 +184,15 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
     mkdirSync(dirname(options.file), { recursive: true });
     this.db = new Database(options.file);
+    const synchronous = options.synchronous ?? 'FULL';
     try {
-      configureConnection(this.db, { synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: this.busyTimeoutMs });
+      configureConnection(this.db, { synchronous, busyTimeoutMs: this.busyTimeoutMs });
       migrate(this.db);
       this.s = this.prepareStatements();
+      this.channel =
+        options.writer === 'thread'
+          ? new ThreadChannel(options.writerScript ?? DEFAULT_WRITER_SCRIPT, { file: options.file, synchronous, busyTimeoutMs: this.busyTimeoutMs })
+          : new InlineChannel(new SqliteWriter(this.db), this.busyTimeoutMs);
     } catch (error) {
       this.db.close();
       throw error;
@@ -183,7 +218,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       return Promise.reject(error);
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      this.enqueue({ kind: 'append', stream, expected: expectedRevision, events: serialized, resolve, reject });
+      this.enqueue({ operation: { kind: 'append', stream, expected: expectedRevision, events: serialized }, resolve, reject });
     });
   }
 
@@ -196,7 +231,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   }
 
   setStreamMetadata(stream: string, metadata: StreamMetadata): Promise<void> {
-    let values: MetadataOp['metadata'];
+    let values: MetadataValues;
     try {
       this.assertOpen();
       checkStreamName(stream);
@@ -205,7 +240,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.enqueue({ kind: 'metadata', stream, expected: 'any', metadata: values, resolve, reject });
+      this.enqueue({ operation: { kind: 'metadata', stream, expected: 'any', metadata: values }, resolve, reject });
     });
   }
 
@@ -217,11 +252,11 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => this.enqueue({ kind, stream, expected, resolve, reject }));
+    return new Promise<void>((resolve, reject) => this.enqueue({ operation: { kind, stream, expected }, resolve, reject }));
   }
 
-  private enqueue(op: WriteOp): void {
-    this.queue.push(op);
+  private enqueue(write: PendingWrite): void {
+    this.queue.push(write);
     this.scheduleFlush();
   }
 
@@ -234,20 +269,24 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     });
   }
 
-  /** Writes the next bounded batch of the queue in one transaction. */
+  /** Sends the next bounded batch of the queue to the writer (one transaction). */
   private flush(): void {
+    if (this.writing) return; // the answer to the batch at the writer flushes again
     const queue = this.queue;
-    if (queue.length === 0) return;
+    if (queue.length === 0) {
+      this.notifyIdle();
+      return;
+    }
     let count = 0;
     let taken = 0;
     while (taken < queue.length) {
-      const op = queue[taken];
-      const weight = op.kind === 'append' ? op.events.length : 1;
+      const operation = queue[taken].operation;
+      const weight = operation.kind === 'append' ? operation.events.length : 1;
       if (taken > 0 && count + weight > MAX_EVENTS_PER_TRANSACTION) break;
       count += weight;
       taken++;
     }
-    let batch: WriteOp[];
+    let batch: PendingWrite[];
     if (taken === queue.length) {
       batch = queue;
       this.queue = [];
@@ -255,203 +294,63 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       batch = queue.splice(0, taken);
       this.scheduleFlush();
     }
-    this.writeBatch(batch);
+    const operations = batch.map((write) => write.operation);
+    let outcome: BatchOutcome | Promise<BatchOutcome>;
+    try {
+      outcome = this.channel.batch(operations, this.clock.now().getTime());
+    } catch (error) {
+      outcome = { committed: false, failure: { message: error instanceof Error ? error.message : String(error) } };
+    }
+    if (!(outcome instanceof Promise)) {
+      this.settle(batch, outcome);
+      if (this.queue.length === 0) this.notifyIdle();
+      return;
+    }
+    this.writing = true;
+    outcome
+      .catch((error: unknown): BatchOutcome => ({ committed: false, failure: { message: error instanceof Error ? error.message : String(error) } }))
+      .then((answer) => {
+        this.writing = false;
+        this.settle(batch, answer);
+        if (this.queue.length > 0) this.scheduleFlush();
+        else this.notifyIdle();
+      });
   }
 
-  private writeBatch(batch: WriteOp[]): void {
-    const s = this.s;
-    let appended = false;
-    try {
-      s.begin.run();
-      try {
-        const head = s.getHead.get() as [number, number];
-        const startPosition = head[0];
-        let position = startPosition;
-        // `created` never goes backwards in log order (see sqlite-schema.ts).
-        const created = Math.max(this.clock.now().getTime(), head[1]);
-        for (const op of batch) {
-          switch (op.kind) {
-            case 'append':
-              position = this.applyAppend(op, position, created);
-              break;
-            case 'delete':
-            case 'tombstone':
-              this.applyDelete(op);
-              break;
-            case 'metadata':
-              this.applyMetadata(op);
-              break;
-          }
-        }
-        if (position !== startPosition) {
-          s.setHead.run(position, created);
-          appended = true;
-        }
-        s.commit.run();
-      } catch (error) {
-        this.rollbackQuietly();
-        throw error;
-      }
-    } catch (error) {
-      for (const op of batch) {
-        op.reject(new EventStoreUnavailableError('The event store could not commit the write; nothing of it was stored', error));
+  /** Answers every caller of a batch from the writer's outcome. */
+  private settle(batch: readonly PendingWrite[], outcome: BatchOutcome): void {
+    if (!outcome.committed) {
+      const cause = failureError(outcome.failure);
+      for (const write of batch) {
+        write.reject(new EventStoreUnavailableError('The event store could not commit the write; nothing of it was stored', cause));
       }
       return;
     }
     this.transactions++;
     this.operations += batch.length;
-    for (const op of batch) {
-      if (op.error !== undefined) op.reject(op.error);
-      else if (op.kind === 'append') (op.resolve as (r: AppendResult) => void)(op.result as AppendResult);
-      else (op.resolve as () => void)();
+    for (let i = 0; i < batch.length; i++) {
+      const write = batch[i];
+      const result = outcome.outcomes[i];
+      if (!result.ok) write.reject(refusalError(result.refusal));
+      else if (write.operation.kind === 'append') (write.resolve as (r: AppendResult) => void)(appendResult(result));
+      else (write.resolve as () => void)();
     }
-    if (appended) for (const subscription of this.subscriptions) subscription.notify();
+    if (outcome.appended) for (const subscription of this.subscriptions) subscription.notify();
   }
 
-  /** Decides one append inside the batch transaction; returns the last position used. */
-  private applyAppend(op: AppendOp, position: number, created: number): number {
-    const s = this.s;
-    const stream = op.stream;
-    const events = op.events;
-    const expected = op.expected;
-    // Fast path, one statement instead of read-then-write: an exact revision that is the live
-    // stream's last one, or no_stream on a stream that has no row yet. Anything else (conflicts,
-    // idempotent retries, deleted streams, 'any') takes the full commit check below.
-    if (typeof expected === 'bigint' && expected <= BigInt(MAX_REVISION)) {
-      const last = Number(expected);
-      const lastPosition = position + events.length;
-      if (s.advanceLiveStream.run(last + events.length, lastPosition, stream, last).changes === 1) {
-        return this.insertEvents(op, position, last, created);
-      }
-    } else if (expected === 'no_stream') {
-      if (s.insertStreamIfNew.run(stream, events.length - 1, position + events.length).changes === 1) {
-        return this.insertEvents(op, position, -1, created);
-      }
-    }
-    const row = s.getStream.get(stream) as StreamRow | undefined;
-    const decision = this.decide(stream, row, op.expected, op.events);
-    if (decision instanceof Error) {
-      op.error = decision;
-      return position;
-    }
-    if (decision !== null) {
-      op.result = decision;
-      return position;
-    }
-    const lastRevision = row === undefined ? -1 : row[0];
-    const lastPosition = position + events.length;
-    const newLastRevision = lastRevision + events.length;
-    if (row === undefined) s.insertStream.run(stream, newLastRevision, lastPosition, STREAM_LIVE);
-    else if (row[2] === STREAM_SOFT_DELETED) s.recreateStream.run(newLastRevision, lastPosition, lastRevision + 1, stream);
-    else s.updateStreamHead.run(newLastRevision, lastPosition, stream);
-    return this.insertEvents(op, position, lastRevision, created);
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
-  /** Inserts the append's events after `lastRevision` and `position`; sets the caller's result. */
-  private insertEvents(op: AppendOp, position: number, lastRevision: number, created: number): number {
-    const insert = this.s.insertEvent;
-    const stream = op.stream;
-    const events = op.events;
-    let revision = lastRevision;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      insert.run(++position, stream, ++revision, e.id, e.type, e.data, e.metadata, created);
-    }
-    const p = BigInt(position);
-    op.result = { nextExpectedRevision: BigInt(revision), position: { commit: p, prepare: p } };
-    return position;
-  }
-
-  /**
-   * EventStoreDB's commit check. Returns an error (this caller's refusal), an AppendResult (an
-   * idempotent retry: the original result), or null (append after the stream's last revision).
-   * `events` null: a delete or tombstone, where only the expected revision is checked.
-   */
-  private decide(
-    stream: string,
-    row: StreamRow | undefined,
-    expected: ExpectedRevision,
-    events: readonly SerializedEvent[] | null,
-  ): Error | AppendResult | null {
-    const lastRevision = row === undefined ? -1 : row[0];
-    const state = row === undefined ? STREAM_LIVE : row[2];
-    if (state === STREAM_TOMBSTONED) return new StreamDeletedError(stream);
-    const actual = lastRevision < 0 ? ('no_stream' as const) : BigInt(lastRevision);
-
-    if (expected === 'any' || expected === 'stream_exists') {
-      if (expected === 'stream_exists') {
-        // As EventStoreDB: a soft-deleted stream answers "deleted"; a stream that only has
-        // metadata counts as existing.
-        if (state === STREAM_SOFT_DELETED) return new StreamDeletedError(stream);
-        if (lastRevision < 0 && (row === undefined || row[3] === 0)) {
-          return new WrongExpectedVersionError(stream, expected, actual);
-        }
-      }
-      // Idempotent retry: the ids are the stream's last events.
-      if (events !== null && lastRevision + 1 >= events.length) {
-        const original = this.storedIdsMatch(stream, lastRevision - events.length + 1, events);
-        if (original === 'all') return this.originalResult(stream, lastRevision);
-      }
-      return null;
-    }
-
-    const expectedRevision = expected === 'no_stream' ? -1 : expected > BigInt(MAX_REVISION) ? Infinity : Number(expected);
-    if (expectedRevision === lastRevision) return null;
-    if (expectedRevision > lastRevision) return new WrongExpectedVersionError(stream, expected, actual);
-    // expected < last: a retry of events already stored right after `expected`?
-    if (events !== null) {
-      const match = this.storedIdsMatch(stream, expectedRevision + 1, events);
-      if (match === 'all') return this.originalResult(stream, expectedRevision + events.length);
-      if (match === 'partial') return new WrongExpectedVersionError(stream, expected, actual);
-    }
-    // A soft-deleted stream can be recreated with no_stream (revisions continue).
-    if (expected === 'no_stream' && state === STREAM_SOFT_DELETED) return null;
-    return new WrongExpectedVersionError(stream, expected, actual);
-  }
-
-  /** Compares the ids stored from `fromRevision` on with the events' ids. */
-  private storedIdsMatch(stream: string, fromRevision: number, events: readonly SerializedEvent[]): 'all' | 'partial' | 'none' {
-    const rows = this.s.idsInRange.all(stream, fromRevision, fromRevision + events.length - 1) as [number, string][];
-    if (rows.length === 0 || rows[0][0] !== fromRevision || rows[0][1] !== events[0].id) return 'none';
-    if (rows.length !== events.length) return 'partial';
-    for (let i = 1; i < rows.length; i++) {
-      if (rows[i][0] !== fromRevision + i || rows[i][1] !== events[i].id) return 'partial';
-    }
-    return 'all';
-  }
-
-  private originalResult(stream: string, revision: number): AppendResult {
-    const position = this.s.positionOf.get(stream, revision) as [number];
-    const p = BigInt(position[0]);
-    return { nextExpectedRevision: BigInt(revision), position: { commit: p, prepare: p } };
-  }
-
-  private applyDelete(op: DeleteOp): void {
-    const s = this.s;
-    const row = s.getStream.get(op.stream) as StreamRow | undefined;
-    const decision = this.decide(op.stream, row, op.expected, null);
-    if (decision instanceof Error) {
-      op.error = decision;
-      return;
-    }
-    if (op.kind === 'tombstone') {
-      // Even a stream that never existed is tombstoned: its name is reserved for ever.
-      if (row === undefined) s.insertStream.run(op.stream, -1, null, STREAM_TOMBSTONED);
-      else s.setState.run(STREAM_TOMBSTONED, op.stream);
-    } else if (row !== undefined) {
-      s.setState.run(STREAM_SOFT_DELETED, op.stream);
-    }
-  }
-
-  private applyMetadata(op: MetadataOp): void {
-    const s = this.s;
-    const row = s.getStream.get(op.stream) as StreamRow | undefined;
-    if (row !== undefined && row[2] === STREAM_TOMBSTONED) {
-      op.error = new StreamDeletedError(op.stream);
-      return;
-    }
-    const m = op.metadata;
-    s.upsertMetadata.run(op.stream, m.maxAge, m.maxCount, m.truncateBefore);
+  /** Resolves once nothing is queued and no batch is at the writer. */
+  private whenIdle(): Promise<void> {
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.scheduleFlush();
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -596,9 +495,9 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     for (;;) {
       await nextTurn();
       this.assertOpen();
-      const step = this.guard(() => this.purgeStep(afterStream));
+      const step = await this.writerCall(() => this.channel.purgeStep(afterStream, this.clock.now().getTime()));
       removed += step.removed;
-      if (step.transactions) this.transactions++;
+      this.transactions++;
       if (step.done) break;
       afterStream = step.afterStream;
     }
@@ -606,91 +505,33 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return { mode: 'removed', removedEvents: removed };
   }
 
-  /** One purge transaction: at most PURGE_BATCH_ROWS rows, at most PURGE_STREAMS_PER_TRANSACTION streams. */
-  private purgeStep(afterStream: string): { removed: number; afterStream: string; done: boolean; transactions: boolean } {
-    const s = this.s;
-    s.begin.run();
-    try {
-      const candidates = s.purgeCandidates.all(afterStream, PURGE_STREAMS_PER_TRANSACTION) as [string][];
-      const now = this.clock.now().getTime();
-      let budget = PURGE_BATCH_ROWS;
-      let removed = 0;
-      let cursor = afterStream;
-      let done = candidates.length < PURGE_STREAMS_PER_TRANSACTION;
-      for (const [stream] of candidates) {
-        const row = s.getStream.get(stream) as StreamRow;
-        const cutoff = this.purgeCutoff(stream, row, now);
-        const deleted = cutoff > 0 ? s.deleteBelow.run(stream, cutoff, budget).changes : 0;
-        removed += deleted;
-        budget -= deleted;
-        if (budget <= 0) {
-          // This stream may have more: start the next transaction with it again.
-          done = false;
-          break;
-        }
-        cursor = stream;
-      }
-      s.commit.run();
-      return { removed, afterStream: cursor, done, transactions: true };
-    } catch (error) {
-      this.rollbackQuietly();
-      throw error;
-    }
-  }
-
-  /**
-   * Ends a failed write transaction. SQLite may already have rolled it back (IO errors, full
-   * disk); a failing ROLLBACK must not leave the connection inside a transaction, where every
-   * later BEGIN would fail.
-   */
-  private rollbackQuietly(): void {
-    for (let attempt = 0; attempt < 3 && this.db.inTransaction; attempt++) {
-      try {
-        this.s.rollback.run();
-      } catch {
-        // Retried; the original error is what the callers get.
-      }
-    }
-  }
-
-  /** Every revision below the returned one is hidden from reads, hence purgeable. */
-  private purgeCutoff(stream: string, row: StreamRow, now: number): number {
-    const lastRevision = row[0];
-    if (row[2] !== STREAM_LIVE) return lastRevision + 1;
-    let cutoff = lowestVisibleRevision(row);
-    const maxAge = row[5];
-    if (maxAge !== null && cutoff <= lastRevision) {
-      // `created` is monotonic in log order, so the expired events are a prefix of the stream.
-      const fresh = this.s.firstFresh.get(stream, cutoff, now - maxAge * 1000) as [number] | undefined;
-      cutoff = fresh === undefined ? lastRevision + 1 : fresh[0];
-    }
-    return Math.min(cutoff, lastRevision + 1);
-  }
-
   /**
    * Moves the WAL into the main file and truncates it, so purged data leaves the disk. A TRUNCATE
    * checkpoint waits for other connections' readers through the busy handler, which would block
-   * the event loop for up to busy_timeout: each attempt gets a short timeout, and attempts are
-   * spaced by asynchronous waits instead.
+   * its thread for up to busy_timeout: each attempt gets a short timeout, and attempts are spaced
+   * by asynchronous waits instead.
    */
   private async checkpoint(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       this.assertOpen();
-      const result = this.guard(() => {
-        this.db.pragma(`busy_timeout = ${CHECKPOINT_BUSY_TIMEOUT_MS}`);
-        try {
-          return this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-        } finally {
-          this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-        }
-      });
-      if (result[0]?.busy === 0) return;
+      const busy = await this.writerCall(() => this.channel.checkpointAttempt());
+      if (busy === 0) return;
       if (attempt >= CHECKPOINT_ATTEMPTS) {
         throw new EventStoreUnavailableError(
           'Purged events were deleted, but the WAL could not be checkpointed (another connection kept reading); run purge again',
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** A purge or checkpoint call to the writer, driver errors as EventStoreUnavailableError. */
+  private async writerCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof EventStoreUnavailableError) throw error;
+      throw new EventStoreUnavailableError('The event store could not be read', error);
     }
   }
 
@@ -710,11 +551,12 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   }
 
   private async shutdown(): Promise<void> {
-    while (this.queue.length > 0) this.flush();
+    await this.whenIdle();
     for (const subscription of [...this.subscriptions]) await subscription.close();
     if (this.purging !== null) await this.purging.catch(() => undefined);
-    while (this.queue.length > 0) this.flush();
+    await this.whenIdle();
     this.closed = true;
+    await this.channel.close().catch(() => undefined);
     this.db.close();
   }
 
@@ -747,44 +589,13 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return statement;
   }
 
+  /** The read side's statements (writes have their own, in SqliteWriter). */
   private prepareStatements() {
     const db = this.db;
     const raw = (sql: string): Statement => db.prepare(sql).raw(true);
-    const run = (sql: string): Statement => db.prepare(sql);
     return {
-      begin: run('BEGIN IMMEDIATE'),
-      commit: run('COMMIT'),
-      rollback: run('ROLLBACK'),
       ping: raw('SELECT 1'),
-      getHead: raw('SELECT last_position, last_created FROM log_head WHERE id = 1'),
-      setHead: run('UPDATE log_head SET last_position = ?, last_created = ? WHERE id = 1'),
-      getStream: raw(
-        `SELECT last_revision, last_position, state, has_metadata, deleted_before, max_age, max_count, truncate_before
-         FROM streams WHERE stream = ?`,
-      ),
-      insertEvent: run(
-        'INSERT INTO events (position, stream, revision, id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      insertStream: run('INSERT INTO streams (stream, last_revision, last_position, state) VALUES (?, ?, ?, ?)'),
-      updateStreamHead: run('UPDATE streams SET last_revision = ?, last_position = ? WHERE stream = ?'),
-      advanceLiveStream: run(
-        `UPDATE streams SET last_revision = ?, last_position = ? WHERE stream = ? AND last_revision = ? AND state = ${STREAM_LIVE}`,
-      ),
-      insertStreamIfNew: run(
-        `INSERT INTO streams (stream, last_revision, last_position, state) VALUES (?, ?, ?, ${STREAM_LIVE}) ON CONFLICT (stream) DO NOTHING`,
-      ),
-      recreateStream: run(
-        `UPDATE streams SET last_revision = ?, last_position = ?, state = ${STREAM_LIVE}, deleted_before = ? WHERE stream = ?`,
-      ),
-      setState: run('UPDATE streams SET state = ? WHERE stream = ?'),
-      upsertMetadata: run(
-        `INSERT INTO streams (stream, last_revision, last_position, state, has_metadata, max_age, max_count, truncate_before)
-         VALUES (?, -1, NULL, ${STREAM_LIVE}, 1, ?, ?, ?)
-         ON CONFLICT (stream) DO UPDATE SET
-           has_metadata = 1, max_age = excluded.max_age, max_count = excluded.max_count, truncate_before = excluded.truncate_before`,
-      ),
-      idsInRange: raw('SELECT revision, id FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision'),
-      positionOf: raw('SELECT position FROM events WHERE stream = ? AND revision = ?'),
+      getStream: raw(STREAM_ROW_SQL),
       allPage: raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
       headPosition: raw('SELECT max(position) FROM events'),
       streamForwards: raw(
@@ -795,26 +606,116 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE stream = ? AND revision >= ? AND revision <= ? AND created >= ? ORDER BY revision DESC LIMIT ?`,
       ),
-      purgeCandidates: raw(
-        `SELECT stream FROM streams
-         WHERE (state <> 0 OR deleted_before IS NOT NULL OR max_age IS NOT NULL OR max_count IS NOT NULL OR truncate_before IS NOT NULL)
-           AND stream > ? ORDER BY stream LIMIT ?`,
-      ),
-      firstFresh: raw('SELECT revision FROM events WHERE stream = ? AND revision >= ? AND created >= ? ORDER BY revision LIMIT 1'),
-      deleteBelow: run(
-        'DELETE FROM events WHERE position IN (SELECT position FROM events WHERE stream = ? AND revision < ? ORDER BY revision LIMIT ?)',
-      ),
     };
   }
 }
 
-/** The lowest revision that truncateBefore, maxCount and an earlier soft delete leave visible. */
-function lowestVisibleRevision(row: StreamRow): number {
-  let lowest = 0;
-  if (row[4] !== null) lowest = Math.max(lowest, row[4]);
-  if (row[7] !== null) lowest = Math.max(lowest, row[7]);
-  if (row[6] !== null) lowest = Math.max(lowest, row[0] - row[6] + 1);
-  return lowest;
+/** Writes on the calling thread (the commit's fsync blocks it). */
+class InlineChannel implements WriteChannel {
+  constructor(
+    private readonly writer: SqliteWriter,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  batch(operations: readonly WriteOperation[], now: number): BatchOutcome {
+    return this.writer.writeBatch(operations, now);
+  }
+
+  async purgeStep(afterStream: string, now: number): Promise<PurgeStepOutcome> {
+    return this.writer.purgeStep(afterStream, now);
+  }
+
+  async checkpointAttempt(): Promise<number> {
+    return this.writer.checkpointAttempt(CHECKPOINT_BUSY_TIMEOUT_MS, this.busyTimeoutMs);
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the store.
+  }
+}
+
+/**
+ * Writes on the writer thread (sqlite-writer.worker.ts), one message per batch, purge step or
+ * checkpoint attempt, answered in order. If the thread dies, every call in flight fails with
+ * EventStoreUnavailableError (its outcome is unknown, as with a network store) and the next call
+ * starts a new thread. The thread holds the process open only while calls are in flight.
+ */
+class ThreadChannel implements WriteChannel {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+  constructor(
+    private readonly script: string,
+    private readonly options: WriterThreadOptions,
+  ) {
+    if (!existsSync(script)) throw new Error(`The event store writer thread script is missing: ${script} (build the project first)`);
+    this.start();
+  }
+
+  batch(operations: readonly WriteOperation[], now: number): Promise<BatchOutcome> {
+    return this.call({ type: 'batch', operations, now }) as Promise<BatchOutcome>;
+  }
+
+  purgeStep(afterStream: string, now: number): Promise<PurgeStepOutcome> {
+    return this.call({ type: 'purge-step', afterStream, now }) as Promise<PurgeStepOutcome>;
+  }
+
+  checkpointAttempt(): Promise<number> {
+    return this.call({ type: 'checkpoint', attemptBusyTimeoutMs: CHECKPOINT_BUSY_TIMEOUT_MS }) as Promise<number>;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    await this.call({ type: 'close' }).catch(() => undefined);
+    this.worker = null;
+    await worker.terminate();
+  }
+
+  private start(): Worker {
+    const worker = new Worker(this.script, { workerData: this.options });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => {
+      if (reply.id === 0) return; // ready
+      const call = this.pending.get(reply.id);
+      if (!call) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if (reply.failure) call.reject(failureError(reply.failure));
+      else call.resolve(reply.value);
+    });
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      const calls = [...this.pending.values()];
+      this.pending.clear();
+      for (const call of calls) call.reject(new EventStoreUnavailableError('The event store writer thread stopped; the outcome of the write is unknown', error));
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`writer thread exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private call(request: WithoutId<WriterRequest>): Promise<unknown> {
+    const worker = this.worker ?? this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ ...request, id } as WriterRequest);
+    });
+  }
+}
+
+function refusalError(refusal: WriteRefusal): Error {
+  return refusal.type === 'stream-deleted' ? new StreamDeletedError(refusal.stream) : new WrongExpectedVersionError(refusal.stream, refusal.expected, refusal.actual);
+}
+
+function appendResult(outcome: Extract<OperationOutcome, { ok: true }>): AppendResult {
+  const p = outcome.position ?? 0n;
+  return { nextExpectedRevision: outcome.nextExpectedRevision ?? -1n, position: { commit: p, prepare: p } };
 }
 
 function clampRevision(revision: bigint): number {
@@ -877,7 +778,7 @@ function serializeEvents(events: readonly EventToAppend[]): SerializedEvent[] {
   return out;
 }
 
-function checkMetadata(metadata: StreamMetadata): MetadataOp['metadata'] {
+function checkMetadata(metadata: StreamMetadata): MetadataValues {
   if (typeof metadata !== 'object' || metadata === null) throw new InvalidAppendError('Stream metadata must be an object');
   const { maxAge, maxCount, truncateBefore } = metadata;
   if (maxAge !== undefined && (!Number.isSafeInteger(maxAge) || maxAge < 1)) {
