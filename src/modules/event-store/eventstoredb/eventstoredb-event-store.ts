@@ -82,6 +82,24 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const SOFT_DELETED_TB = 9.2e18;
 const DELETED_STREAM_REVISION = 9223372036854775807n;
 
+/**
+ * The events of one page read. Left early, the read is not destroyed (see `release`): a destroyed
+ * ReadStream unpipes the client's gRPC stream beneath it, and if that call completes afterwards its
+ * end is never read, so the client keeps the stream among its open streams for good and `dispose()`
+ * (shutdown) waits on it forever.
+ */
+function pageOf(read: StreamingRead<ClientResolvedEvent>): AsyncIterable<ClientResolvedEvent> {
+  return read.iterator({ destroyOnReturn: false }) as AsyncIterable<ClientResolvedEvent>;
+}
+
+/** Cancels a page read and lets whatever is still on its way flow out, so the gRPC stream ends and is released. */
+async function release(read: StreamingRead<unknown>): Promise<void> {
+  if (read.readableEnded || read.destroyed) return;
+  read.on('error', () => undefined); // a cancelled read may still report its end as an error
+  read.resume();
+  await read.cancel().catch(() => undefined);
+}
+
 function toClientExpected(expected: ExpectedRevision): AppendExpectedRevision {
   switch (expected) {
     case 'any':
@@ -457,7 +475,7 @@ export class EventStoreDbEventStore extends EventStore {
       });
       let received = 0;
       try {
-        for await (const resolved of read as AsyncIterable<ClientResolvedEvent>) {
+        for await (const resolved of pageOf(read)) {
           received += 1;
           failures = 0;
           const revision = resolved.event?.revision;
@@ -476,7 +494,7 @@ export class EventStoreDbEventStore extends EventStore {
         throw this.readFailure(error, stream, failures);
       } finally {
         // Ends the gRPC call if the page was left early (consumer stopped, maxCount reached, error).
-        await read.cancel().catch(() => undefined);
+        await release(read);
       }
       if (received < pageSize || (typeof cursor === 'bigint' && cursor < 0n)) return;
     }
@@ -490,7 +508,7 @@ export class EventStoreDbEventStore extends EventStore {
       const read = this.client.readAll({ direction: FORWARDS, fromPosition: cursor ?? START, maxCount: this.pageSize });
       let received = 0;
       try {
-        for await (const resolved of read as AsyncIterable<ClientResolvedEvent>) {
+        for await (const resolved of pageOf(read)) {
           received += 1;
           failures = 0;
           const e = resolved.event;
@@ -513,7 +531,7 @@ export class EventStoreDbEventStore extends EventStore {
         throw this.readFailure(error, '$all', failures);
       } finally {
         // Ends the gRPC call if the page was left early (consumer stopped, maxCount reached, error).
-        await read.cancel().catch(() => undefined);
+        await release(read);
       }
       if (received < this.pageSize) return;
     }

@@ -281,10 +281,30 @@ class AttemptRun {
       const result = await this.deps.log.append(streams.artwork(artworkId), [generated], 'no_stream', this.context);
       this.lastPosition = result.position;
     } catch (error) {
-      await this.removeQuietly([key]);
-      throw error;
+      // The event may have landed although the answer did not (the store went away with the append
+      // on the wire): removing the object then would leave a recorded artwork without its bytes.
+      const landed = await this.artworkRecorded(artworkId, generated.data.sha256);
+      if (landed === 'absent') await this.removeQuietly([key]);
+      else if (landed === 'unknown') {
+        // Unreferenced if it did not land: the orphan sweep removes it after RETENTION_ORPHAN_GRACE.
+        this.deps.logger.warn({ jobId: this.jobId, artworkId, err: { type: errorName(error) } }, 'artwork append failed and its outcome cannot be told: the object is kept');
+      }
+      if (landed === 'absent' || landed === 'unknown') throw error;
+      this.lastPosition = landed;
     }
     return artworkId;
+  }
+
+  /** After a failed append: whether this very artwork is recorded after all (its position), not recorded, or unknown. */
+  private async artworkRecorded(artworkId: string, sha: string): Promise<Position | 'absent' | 'unknown'> {
+    let events;
+    try {
+      events = (await this.deps.log.load(streams.artwork(artworkId))).events;
+    } catch {
+      return 'unknown';
+    }
+    const artwork = foldArtwork(events);
+    return artwork.exists && artwork.jobId === this.jobId && artwork.sha256 === sha && events[0] ? events[0].position : 'absent';
   }
 
   private async complete(artworkId: string | null, summary: Readonly<Record<string, string | number | boolean>>, startedMs: number): Promise<JobOutcome> {

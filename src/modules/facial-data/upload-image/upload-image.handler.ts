@@ -21,8 +21,12 @@ const OPLOG_ATTEMPTS = 3;
 /**
  * Upload, in order: Idempotency-Key replay → consent/restriction → content rules → encrypted
  * object under `originals/` → `ImageUploaded` ('no_stream') → `FaceDetectionLogged` → wait for
- * the read model. The image event is the commit point: if it cannot be appended the object just
- * written is deleted again and the error (503) goes through, so nothing is half-written.
+ * the read model. The image event is the commit point: if it cannot be appended the error (503)
+ * goes through and nothing is half-written. The object just written is deleted again when the log
+ * says the event is not there; when that cannot be told (the store went away with the append on
+ * the wire, so the event may have landed) the object is kept: deleting it could leave a recorded
+ * image without its original. If the event did not land, the object is unreferenced and the orphan
+ * sweep removes it after RETENTION_ORPHAN_GRACE; a retry with the same Idempotency-Key replaces it.
  */
 @CommandHandler(UploadImageCommand)
 export class UploadImageHandler implements ICommandHandler<UploadImageCommand> {
@@ -73,10 +77,11 @@ export class UploadImageHandler implements ICommandHandler<UploadImageCommand> {
         if (replay) return replay;
       }
       const landed = await this.committedDespite(stream, checked.sha256);
-      if (!landed) {
-        await this.removeObject(objectKey, imageId);
-        throw error;
+      if (landed === 'absent') await this.removeObject(objectKey, imageId);
+      else if (landed === 'unknown') {
+        this.logger.get().warn({ imageId, cause: error instanceof Error ? error.name : 'unknown' }, 'upload append failed and its outcome cannot be told: the object is kept (the orphan sweep removes it if unreferenced)');
       }
+      if (landed === 'absent' || landed === 'unknown') throw error;
       position = landed;
     }
 
@@ -94,17 +99,19 @@ export class UploadImageHandler implements ICommandHandler<UploadImageCommand> {
   }
 
   /**
-   * After an ambiguous append failure (e.g. a timeout): did this very upload land after all? Its
-   * position if so; null when it did not or when that cannot be told (the store is down).
+   * After a failed append (e.g. a timeout, or the store going away with the append on the wire):
+   * did this very upload land after all? Its position if so; 'absent' when the stream shows it did
+   * not; 'unknown' when that cannot be told (the store does not answer).
    */
-  private async committedDespite(stream: string, sha256: string): Promise<Position | null> {
+  private async committedDespite(stream: string, sha256: string): Promise<Position | 'absent' | 'unknown'> {
+    let loaded;
     try {
-      const loaded = await this.log.load(stream);
-      const state = foldImage(loaded.events);
-      return state.exists && state.sha256 === sha256 ? (loaded.events[0]?.position ?? null) : null;
+      loaded = await this.log.load(stream);
     } catch {
-      return null;
+      return 'unknown';
     }
+    const state = foldImage(loaded.events);
+    return state.exists && state.sha256 === sha256 && loaded.events[0] ? loaded.events[0].position : 'absent';
   }
 
   /** Best effort: the append failed, so the object must not outlive the request. */
