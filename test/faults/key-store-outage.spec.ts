@@ -70,7 +70,7 @@ describe('key store unavailable (EventStoreDB mode, subject-key streams unreacha
     const masterKey = randomBytes(32).toString('base64');
     const clock = new ManualClock(new Date());
     keyConnection = new EventStoreDbEventStore({ connectionString: `esdb://127.0.0.1:${relay.port}?tls=false`, retry: { baseDelayMs: 20 } });
-    const keyStore = new EventStoreKeyStore({ masterKey: loadMasterKey({ masterKey, dataDir: '/nonexistent' }), eventStore: keyConnection, clock });
+    const keyStore = new EventStoreKeyStore({ masterKey: loadMasterKey({ masterKey, dataDir: '/nonexistent', warn: () => undefined }), eventStore: keyConnection, clock });
     t = await startTestApp({ clock, env: { EVENTSTORE_CONNECTION_STRING: server.connectionString, MASTER_KEY: masterKey }, overrides: { keyStore } });
   });
   afterAll(async () => {
