@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { AppModule, type AppOverrides } from './app.module';
 import { DomainError } from './common/errors/domain-error';
-import { answerClientError, cacheControlFor, limitSmallBodies, missingHost, requestTimeouts } from './common/http/http-hardening';
+import { answerClientError, cacheControlFor, documentTransportProblems, limitSmallBodies, missingHost, requestTimeouts } from './common/http/http-hardening';
 import type { AppConfig } from './modules/config/app-config';
 import { createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
 
@@ -157,7 +157,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     }),
   );
 
-  const document = SwaggerModule.createDocument(
+  const document = documentTransportProblems(SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Photo Memory facial-data compliance API')
@@ -168,7 +168,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or staff token' })
       .build(),
-  );
+  ));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 
   app.enableShutdownHooks();

@@ -100,3 +100,24 @@ export function cacheControlFor(url: string, current: unknown): string | undefin
   if (current !== undefined) return undefined;
   return url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?') ? 'no-store' : undefined;
 }
+
+/** Refusals any request (or any JSON body) may get, whatever its route: listed once in the OpenAPI document. */
+export const TRANSPORT_PROBLEMS: ReadonlyArray<{ readonly status: number; readonly code: string; readonly when: string }> = [
+  { status: 400, code: 'MALFORMED_REQUEST', when: 'not valid HTTP/1.1: a malformed request line or header (a NUL byte…), Content-Length together with Transfer-Encoding, a bad chunk, no Host' },
+  { status: 400, code: 'MALFORMED_JSON', when: 'the body is not JSON, or carries a __proto__ or constructor key' },
+  { status: 400, code: 'JSON_TOO_DEEP', when: 'the JSON body is nested deeper than 32 levels' },
+  { status: 400, code: 'VALIDATION_FAILED', when: 'the JSON body is not an object' },
+  { status: 404, code: 'NOT_FOUND', when: 'no route matches the method and path' },
+  { status: 408, code: 'REQUEST_TIMEOUT', when: 'the request (headers and body) did not arrive completely within REQUEST_TIMEOUT; the connection is closed' },
+  { status: 413, code: 'PAYLOAD_TOO_LARGE', when: `the body is over ${SMALL_BODY_LIMIT / 1024} KiB (POST /v1/images: over the Base64 of UPLOAD_MAX_BYTES plus 64 KiB)` },
+  { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', when: 'a body that is not application/json' },
+  { status: 431, code: 'HEADERS_TOO_LARGE', when: 'the request line and headers are over 16 KiB; the connection is closed' },
+];
+
+/** Adds TRANSPORT_PROBLEMS to an OpenAPI document: in words in `info.description`, as data in `info['x-problems']`. */
+export function documentTransportProblems<T extends { info: { description?: string } }>(document: T): T {
+  const info = document.info as { description?: string; 'x-problems'?: unknown };
+  info.description = `${info.description ?? ''}\n\nAny route may also answer: ${TRANSPORT_PROBLEMS.map((p) => `${p.status} ${p.code} (${p.when})`).join('; ')}.`;
+  info['x-problems'] = TRANSPORT_PROBLEMS.map((p) => ({ ...p }));
+  return document;
+}
