@@ -3,8 +3,9 @@
  * document), the hostile input, the expected status and stable code, and how to send it. For
  * every case the runner asserts, against the real service over HTTP:
  *  - the status, and an `application/problem+json` body with type, title, status, detail, code;
- *  - that the answer echoes no secret: the world's tokens, device ids and secrets, the token the
- *    case sent, and any longer string value of the body it sent;
+ *  - that neither the answer nor any log line the service wrote meanwhile (at level trace) holds a
+ *    secret: the world's tokens, device ids and secrets, the token the case sent, and any longer
+ *    string value of the body it sent;
  *  - that the event log head did not move and no file under DATA_DIR/objects appeared or went;
  *  - that GET /health still answers 200 afterwards (the service stayed up).
  */
@@ -153,6 +154,7 @@ export async function expectRefusal(w: World, c: HostileCase): Promise<void> {
   await w.t.settle();
   const headBefore = await w.t.store.headPosition();
   const objectsBefore = w.objectFiles();
+  const logsBefore = w.logLines().length;
 
   const answer = await c.send(w);
   const context = `${c.endpoint} — ${c.input}: ${answer.status} ${answer.text.slice(0, 500)}`;
@@ -171,6 +173,9 @@ export async function expectRefusal(w: World, c: HostileCase): Promise<void> {
   await w.t.settle();
   expect(await w.t.store.headPosition(), `${context}\nappended events`).toEqual(headBefore);
   expect(w.objectFiles(), `${context}\nwrote or removed objects`).toEqual(objectsBefore);
+  const logged = w.logLines().slice(logsBefore).join('');
+  const loggedSecrets = [...w.secrets(), ...answer.sent].filter((secret) => logged.includes(secret));
+  expect(loggedSecrets.map((s) => `${s.slice(0, 6)}… (${s.length} chars)`), `${context}\nlogged a secret`).toEqual([]);
 }
 
 /** One describe block per catalogue: one world, one test per case. */

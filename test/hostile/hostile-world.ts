@@ -10,11 +10,13 @@
  * Everything is built through the HTTP API and the real processing worker.
  */
 import { existsSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DerivedKeys } from '../../src/modules/crypto/derived-keys';
 import { ProcessingWorker } from '../../src/modules/facial-data/processing-worker/processing-worker';
 import { TempFilesSaga } from '../../src/modules/facial-data/temp-files/temp-files.saga';
+import { createRootLogger, PinoAppLogger } from '../../src/modules/logging/logger';
 import { base64Of, jpegImage } from '../fixtures/images';
 import { bearer, filesUnder, registerSubject, STAFF, startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
@@ -64,6 +66,8 @@ export interface World {
   secrets(): string[];
   /** Every file under DATA_DIR/objects (in-flight temp files included), sorted. */
   objectFiles(): string[];
+  /** Every log line the service wrote so far (level trace: everything). */
+  logLines(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -74,7 +78,16 @@ async function ok<T extends { status: number; body: unknown }>(what: string, exp
 }
 
 export async function buildWorld(options: TestAppOptions = {}): Promise<World> {
-  const t = await startTestApp(options);
+  // Every log line is kept, at the most verbose level, so the runner can search them for secrets.
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const logger = new PinoAppLogger(createRootLogger('trace', sink));
+  const t = await startTestApp({ ...options, overrides: { logger, ...options.overrides } });
   try {
     await t.app.listen(0, '127.0.0.1');
     const port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -132,6 +145,7 @@ export async function buildWorld(options: TestAppOptions = {}): Promise<World> {
       upload: { imageBase64: base64Of(fresh), contentType: fresh.contentType, purpose: 'photo-enlarge', faces: [{ x: 0, y: 0, width: 32, height: 32 }] },
       secrets: () => [a, b, erased].flatMap((s) => [s.token, s.deviceId, s.deviceSecret]).concat([STAFF.auditor, STAFF.dpo]),
       objectFiles: () => (existsSync(objectsDir) ? filesUnder(objectsDir).sort() : []),
+      logLines: () => lines,
       close: () => t.close(),
     };
   } catch (error) {

@@ -40,6 +40,32 @@ export const REDACTED_PATHS = [
   '*.body',
 ];
 
+/** The parts of a request (Fastify's, or Node's raw one) a log line may show. */
+interface LoggedRequest {
+  readonly method?: string;
+  readonly url?: string;
+  readonly is404?: boolean;
+  readonly ip?: string;
+  readonly routeOptions?: { readonly url?: string };
+  readonly socket?: { readonly remoteAddress?: string; readonly remotePort?: number };
+}
+
+/**
+ * How a request appears in the access log: its path without the query string (where a careless
+ * client may put a token) and, for a path no route matches (which may be anything a client typed,
+ * a token included), not even the path.
+ */
+export function requestLogView(req: LoggedRequest): Record<string, unknown> {
+  const unmatched = req.is404 === true;
+  return {
+    method: req.method,
+    url: unmatched ? '[no such route]' : (req.url ?? '').split('?')[0],
+    route: unmatched ? undefined : req.routeOptions?.url,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createRootLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -47,6 +73,8 @@ export function createRootLogger(level: LogLevel, destination?: pino.Destination
       base: { service: 'photo-memory-facial-data' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Also used by Fastify's request logging (a root serializer takes precedence over Fastify's own).
+      serializers: { req: requestLogView },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
