@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import helmet from '@fastify/helmet';
+import type { FastifyHelmetOptions } from '@fastify/helmet';
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,11 +10,29 @@ import type { Logger } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { AppModule, type AppOverrides } from './app.module';
 import { DomainError } from './common/errors/domain-error';
+import { precomputeSecurityHeaders } from './common/http/security-headers';
 import { answerClientError, cacheControlFor, documentTransportProblems, limitSmallBodies, missingHost, requestTimeouts } from './common/http/http-hardening';
 import type { AppConfig } from './modules/config/app-config';
 import { createRootLogger, PinoAppLogger, PinoNestLogger, runWithLogger } from './modules/logging/logger';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Security headers (helmet), the same on every answer: computed once, set by the onRequest hook. */
+const SECURITY_HEADERS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-inline'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      frameAncestors: ["'none'"],
+    },
+  },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  // Like frame-ancestors 'none': never framed, not even by this origin.
+  frameguard: { action: 'deny' },
+};
+
 /** Deeper JSON than this is refused before validation walks it. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -88,8 +106,11 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   // Only the upload takes a large body; every other route is limited to SMALL_BODY_LIMIT.
   fastify.addHook('onRoute', limitSmallBodies);
 
-  // Every log line of a request carries its id; the id is echoed back.
+  // Helmet's headers, computed once (the plugin would rebuild its middleware on every request).
+  const securityHeaders = await precomputeSecurityHeaders(SECURITY_HEADERS);
+  // Every answer carries the security headers; every log line of a request carries its id; the id is echoed back.
   fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(securityHeaders);
     void reply.header('x-request-id', request.id);
     if (missingHost(request.raw)) {
       done(new DomainError('MALFORMED_REQUEST', 400, 'An HTTP/1.1 request needs a Host header'));
@@ -128,20 +149,6 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
 
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        frameAncestors: ["'none'"],
-      },
-    },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    // Like frame-ancestors 'none': never framed, not even by this origin.
-    frameguard: { action: 'deny' },
-  });
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: [...config.http.corsOrigins], methods: ['GET', 'POST', 'PUT', 'DELETE'], allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'], exposedHeaders: ['Retry-After', 'X-Request-Id'], maxAge: 600 });
   }

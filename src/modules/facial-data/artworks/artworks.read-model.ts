@@ -32,6 +32,7 @@ const COLUMNS = 'artwork_id, job_id, image_id, purpose, status, content_type, wi
 const sql = statements({
   list: `SELECT ${COLUMNS} FROM artworks WHERE subject_id = ? ORDER BY created_at, artwork_id`,
   get: `SELECT ${COLUMNS} FROM artworks WHERE artwork_id = ? AND subject_id = ?`,
+  status: 'SELECT status FROM artworks WHERE artwork_id = ? AND subject_id = ?',
 });
 
 function toRecord(row: ArtworkRow): ArtworkRecord {
@@ -62,5 +63,11 @@ export class ArtworksReadModel {
   get(subjectId: string, artworkId: string): ArtworkRecord | null {
     const row = sql(this.readModels.db).get.get(artworkId, subjectId) as ArtworkRow | undefined;
     return row ? toRecord(row) : null;
+  }
+
+  /** Just the status (the content-read hot path); null for an unknown id and another subject's artwork alike. */
+  status(subjectId: string, artworkId: string): ArtworkRecord['status'] | null {
+    const row = sql(this.readModels.db).status.get(artworkId, subjectId) as { status: ArtworkRecord['status'] } | undefined;
+    return row ? row.status : null;
   }
 }

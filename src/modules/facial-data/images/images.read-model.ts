@@ -26,6 +26,7 @@ const COLUMNS = 'image_id, status, purpose, uploaded_at, clock_start';
 const sql = statements({
   list: `SELECT ${COLUMNS} FROM images WHERE subject_id = ? ORDER BY uploaded_at, image_id`,
   get: `SELECT ${COLUMNS} FROM images WHERE image_id = ? AND subject_id = ?`,
+  status: 'SELECT status FROM images WHERE image_id = ? AND subject_id = ?',
 });
 
 /** Queries over the images projection; only ever one subject's rows. */
@@ -45,6 +46,12 @@ export class ImagesReadModel {
   get(subjectId: string, imageId: string): ImageRecord | null {
     const row = sql(this.readModels.db).get.get(imageId, subjectId) as ImageRow | undefined;
     return row ? this.toRecord(row) : null;
+  }
+
+  /** Just the status (the content-read hot path); null for an unknown id and another subject's image alike. */
+  status(subjectId: string, imageId: string): ImageRecord['status'] | null {
+    const row = sql(this.readModels.db).status.get(imageId, subjectId) as { status: ImageRecord['status'] } | undefined;
+    return row ? row.status : null;
   }
 
   private toRecord(row: ImageRow): ImageRecord {

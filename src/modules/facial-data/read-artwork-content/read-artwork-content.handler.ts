@@ -39,8 +39,8 @@ export class ReadArtworkContentHandler implements ICommandHandler<ReadArtworkCon
   private async decide({ subjectId, artworkId }: ReadArtworkContentCommand): Promise<ArtworkViewDecision> {
     const target = await this.targets.artwork(artworkId);
     if (target?.subjectId !== subjectId) return decideArtworkRead(target, false, artworkId, subjectId);
-    const record = this.artworks.get(subjectId, artworkId);
-    if (record === null) return decideArtworkView(foldArtwork((await this.log.load(streams.artwork(artworkId))).events), subjectId);
-    return decideArtworkRead(target, record.status === 'deleted', artworkId, subjectId);
+    const status = this.artworks.status(subjectId, artworkId);
+    if (status === null) return decideArtworkView(foldArtwork((await this.log.load(streams.artwork(artworkId))).events), subjectId);
+    return decideArtworkRead(target, status === 'deleted', artworkId, subjectId);
   }
 }

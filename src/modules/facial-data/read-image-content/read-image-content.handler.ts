@@ -42,8 +42,8 @@ export class ReadImageContentHandler implements ICommandHandler<ReadImageContent
   private async decide({ subjectId, imageId }: ReadImageContentCommand): Promise<ImageViewDecision> {
     const target = await this.targets.image(imageId);
     if (target?.subjectId !== subjectId) return decideImageRead(target, false, imageId, subjectId);
-    const record = this.images.get(subjectId, imageId);
-    if (record === null) return decideImageView(foldImage((await this.log.load(streams.image(imageId))).events), subjectId);
-    return decideImageRead(target, record.status === 'deleted', imageId, subjectId);
+    const status = this.images.status(subjectId, imageId);
+    if (status === null) return decideImageView(foldImage((await this.log.load(streams.image(imageId))).events), subjectId);
+    return decideImageRead(target, status === 'deleted', imageId, subjectId);
   }
 }
