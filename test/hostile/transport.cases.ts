@@ -6,6 +6,7 @@
  * What a client sees for the parser-level refusals: the status line, a problem document and the
  * connection closed (`Connection: close`).
  */
+import { STAFF } from '../support/test-app';
 import type { HostileCase } from './hostile-runner';
 import { call, raw } from './hostile-runner';
 import type { World } from './hostile-world';
@@ -51,17 +52,17 @@ export const TRANSPORT_CASES: readonly HostileCase[] = [
     code: 'PAYLOAD_TOO_LARGE',
     send: raw((w) => `POST /v1/me/requests HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${w.a.token}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`),
   },
-  { endpoint: 'POST /v1/dpo/requests/{requestId}/decisions', input: 'a 70 KiB reason', status: 413, code: 'PAYLOAD_TOO_LARGE', send: call('POST', (w) => `/v1/dpo/requests/${w.a.requestId}/decisions`, { token: 'dpo-secret-0123456789abcdef0123', json: { outcome: 'rejected', reason: 'r'.repeat(70 * KiB) } }) },
+  { endpoint: 'POST /v1/dpo/requests/{requestId}/decisions', input: 'a 70 KiB reason', status: 413, code: 'PAYLOAD_TOO_LARGE', send: call('POST', (w) => `/v1/dpo/requests/${w.a.requestId}/decisions`, { token: STAFF.dpo, json: { outcome: 'rejected', reason: 'r'.repeat(70 * KiB) } }) },
   // JSON traps
   { endpoint: 'PUT /v1/me/consents/{purpose}', input: '__proto__ key in the body', status: 400, code: 'MALFORMED_JSON', send: call('PUT', '/v1/me/consents/erase-pen', { ...a, body: '{"policyVersion":"2025-06-24","__proto__":{"granted":true}}' }) },
   { endpoint: 'POST /v1/me/requests', input: 'constructor.prototype nested in options', status: 400, code: 'MALFORMED_JSON', send: call('POST', '/v1/me/requests', { ...a, body: (w) => `{"type":"correction","resource":"job:${w.a.jobId}","options":{"constructor":{"prototype":{"polluted":true}}}}` }) },
   { endpoint: 'POST /v1/images', input: 'faces nested 33 levels deep (one over the limit)', status: 400, code: 'JSON_TOO_DEEP', send: call('POST', '/v1/images', { ...a, body: (w) => `{"imageBase64":"${w.upload.imageBase64}","contentType":"image/jpeg","purpose":"photo-enlarge","faces":${'['.repeat(32)}${']'.repeat(32)}}` }) },
-  { endpoint: 'POST /v1/dpo/requests/{requestId}/decisions', input: 'a JSON string instead of an object', status: 400, code: 'VALIDATION_FAILED', send: call('POST', (w) => `/v1/dpo/requests/${w.a.requestId}/decisions`, { token: 'dpo-secret-0123456789abcdef0123', body: '"fulfilled"' }) },
+  { endpoint: 'POST /v1/dpo/requests/{requestId}/decisions', input: 'a JSON string instead of an object', status: 400, code: 'VALIDATION_FAILED', send: call('POST', (w) => `/v1/dpo/requests/${w.a.requestId}/decisions`, { token: STAFF.dpo, body: '"fulfilled"' }) },
   { endpoint: 'DELETE /v1/me', input: 'a JSON array body', status: 400, code: 'VALIDATION_FAILED', send: call('DELETE', '/v1/me', { ...a, body: '[{"subjectId":"*"}]' }) },
   // Media types other than JSON
   { endpoint: 'POST /v1/images/{imageId}/jobs', input: 'a text/plain body', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', send: call('POST', (w) => `/v1/images/${w.a.imageId}/jobs`, { ...a, body: 'purpose=photo-enlarge', contentType: 'text/plain' }) },
   { endpoint: 'PUT /v1/me/restrictions/{purpose}', input: 'a multipart body', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', send: call('PUT', '/v1/me/restrictions/erase-pen', { ...a, body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' }) },
-  { endpoint: 'POST /v1/audit/verifications', input: 'an XML body with an external entity', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', send: call('POST', '/v1/audit/verifications', { token: 'auditor-secret-0123456789abcdef', body: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', contentType: 'application/xml' }) },
+  { endpoint: 'POST /v1/audit/verifications', input: 'an XML body with an external entity', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', send: call('POST', '/v1/audit/verifications', { token: STAFF.auditor, body: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', contentType: 'application/xml' }) },
   // Routes that do not exist, and the static docs
   { endpoint: '(no route)', input: 'PATCH /v1/images', status: 404, code: 'NOT_FOUND', send: call('PATCH', '/v1/images', a) },
   { endpoint: '(no route)', input: 'literal ../ segments: GET /v1/images/../../../../etc/passwd', status: 404, code: 'NOT_FOUND', send: raw(get('/v1/images/../../../../etc/passwd')) },
