@@ -40,7 +40,14 @@ export async function uploadBody(purpose = 'photo-enlarge', seed = 0): Promise<U
   return { imageBase64: base64Of(image), contentType: image.contentType, purpose, faces: [{ x: 2, y: 2, width: 8, height: 8 }] };
 }
 
-export async function poll<T>(what: string, attempt: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function poll<T>(
+  what: string,
+  attempt: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+  /** What is still missing, for the failure message. */
+  detail?: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   for (;;) {
@@ -52,7 +59,7 @@ export async function poll<T>(what: string, attempt: () => Promise<T | null | un
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what}: not reached within ${timeoutMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new Error(`${what}: not reached within ${timeoutMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}${detail ? `: ${detail()}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }

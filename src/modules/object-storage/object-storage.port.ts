@@ -54,6 +54,15 @@ export abstract class ObjectStorage {
 
   /** Resolves when the storage answers; rejects with ObjectStorageUnavailableError otherwise. */
   abstract checkHealth(): Promise<void>;
+
+  /**
+   * Removes what writes interrupted by a crash left behind under `prefix` (partial files that never
+   * became an object), older than `olderThan`; answers how many. Never touches an object. Storages
+   * whose puts are atomic on the server side (OSS) have nothing to remove: the default.
+   */
+  async removeAbandonedWrites(_prefix: string, _olderThan: Date): Promise<number> {
+    return 0;
+  }
 }
 
 export class ObjectNotFoundError extends Error {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -180,6 +180,49 @@ describe('FilesystemObjectStorage', () => {
       expect(error).toBeInstanceOf(ObjectStorageUnavailableError);
       expect((error as Error).message).toMatch(/EACCES/);
       await expect(storage.checkHealth()).rejects.toBeInstanceOf(ObjectStorageUnavailableError);
+    });
+  });
+  describe('writes interrupted by a crash', () => {
+    /** What a put killed between creating its temp file and the rename leaves: `.<name>.<16 hex>.tmp`. */
+    async function interruptedPut(key: string, ageMs: number): Promise<string> {
+      const parts = key.split('/');
+      const directory = join(root, ...parts.slice(0, -1));
+      await mkdir(directory, { recursive: true });
+      const file = join(directory, `.${parts[parts.length - 1]}.${randomBytes(8).toString('hex')}.tmp`);
+      await writeFile(file, randomBytes(64));
+      const at = new Date(Date.now() - ageMs);
+      await utimes(file, at, at);
+      return file;
+    }
+
+    it('removeAbandonedWrites removes the partial files under the prefix older than the cutoff, never an object, and the directories left empty', async () => {
+      await storage.put('originals/s1/img-1', Buffer.from('kept'));
+      const old = await interruptedPut('originals/s1/img-2', 60_000);
+      const alone = await interruptedPut('originals/s2/img-3', 60_000);
+      const young = await interruptedPut('originals/s1/img-4', 0);
+      const elsewhere = await interruptedPut('artworks/s1/art-1', 60_000);
+      expect(await keysOf(storage.list('originals/'))).toEqual(['originals/s1/img-1']);
+
+      const cutoff = new Date(Date.now() - 10_000);
+      expect(await storage.removeAbandonedWrites('originals/s', cutoff)).toBe(2);
+      const exists = async (file: string) => stat(file).then(() => true, () => false);
+      expect(await exists(old)).toBe(false);
+      expect(await exists(alone)).toBe(false);
+      expect(await exists(join(root, 'originals', 's2'))).toBe(false); // emptied: removed
+      expect(await exists(young)).toBe(true); // may be a put in progress
+      expect(await exists(elsewhere)).toBe(true); // another prefix
+      expect((await storage.get('originals/s1/img-1')).toString()).toBe('kept');
+      expect(await storage.removeAbandonedWrites('originals/s', cutoff)).toBe(0);
+      expect(await storage.removeAbandonedWrites('artworks/', cutoff)).toBe(1);
+      expect(await storage.removeAbandonedWrites('tmp/', cutoff)).toBe(0); // nothing there at all
+    });
+
+    it('a prefix with a partial last segment matches the names the partial files were to become', async () => {
+      const match = await interruptedPut('tmp/s1/job-1/input', 60_000);
+      const other = await interruptedPut('tmp/s1/job-2/input', 60_000);
+      expect(await storage.removeAbandonedWrites('tmp/s1/job-1', new Date())).toBe(1);
+      expect(await stat(match).then(() => true, () => false)).toBe(false);
+      expect(await stat(other).then(() => true, () => false)).toBe(true);
     });
   });
 });

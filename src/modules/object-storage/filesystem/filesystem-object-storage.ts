@@ -34,6 +34,8 @@ export class ObjectKeyConflictError extends InvalidObjectKeyError {
 
 /** Names of in-flight writes start with '.', which no key segment may, so they never look like objects. */
 const TEMP_SUFFIX = '.tmp';
+/** `.<name>.<16 hex>.tmp`: the temp file of a put of `<name>` in the same directory. */
+const TEMP_FILE = /^\.(.+)\.[0-9a-f]{16}\.tmp$/;
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -143,6 +145,32 @@ export class FilesystemObjectStorage extends ObjectStorage {
 
   async ensureLifecycleRules(_rules: readonly LifecycleRule[]): Promise<boolean> {
     return false;
+  }
+
+  /**
+   * A put killed between creating its temp file and renaming it (SIGKILL, power loss) leaves the
+   * temp file: encrypted object bytes that are no object, which `list` never shows and nothing else
+   * would remove. Removes those under `prefix` whose last change is older than `olderThan` (a put
+   * in progress is far younger), and the directories they leave empty.
+   */
+  override async removeAbandonedWrites(prefix: string, olderThan: Date): Promise<number> {
+    assertValidObjectKeyPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const abandoned: string[] = [];
+    await this.findAbandoned(slash >= 0 ? prefix.slice(0, slash) : '', prefix.slice(slash + 1), olderThan.getTime(), abandoned);
+    const touched = new Set<string>();
+    let removed = 0;
+    for (const file of abandoned) {
+      try {
+        await unlink(file);
+        touched.add(path.dirname(file));
+        removed++;
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') throw unavailable('remove abandoned writes', err);
+      }
+    }
+    await this.settleDirectories([...touched]);
+    return removed;
   }
 
   async checkHealth(): Promise<void> {
@@ -268,6 +296,32 @@ export class FilesystemObjectStorage extends ObjectStorage {
       current = path.dirname(current);
     }
     return this.root;
+  }
+
+  /** Temp files under `dirKey` (those of keys starting with `namePrefix` at the first level) changed before `cutoffMs`. */
+  private async findAbandoned(dirKey: string, namePrefix: string, cutoffMs: number, out: string[]): Promise<void> {
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (await this.isMissing(err)) return;
+      throw unavailable('remove abandoned writes', err);
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory() && SEGMENT.test(entry.name) && entry.name.startsWith(namePrefix)) {
+        await this.findAbandoned(dirKey === '' ? entry.name : `${dirKey}/${entry.name}`, '', cutoffMs, out);
+        continue;
+      }
+      const temp = TEMP_FILE.exec(entry.name);
+      if (!entry.isFile() || !temp || !temp[1].startsWith(namePrefix)) continue;
+      const file = path.join(dir, entry.name);
+      try {
+        if ((await stat(file)).mtimeMs <= cutoffMs) out.push(file);
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') throw unavailable('remove abandoned writes', err);
+      }
+    }
   }
 
   private async *walkPrefix(prefix: string): AsyncGenerator<ObjectInfo> {

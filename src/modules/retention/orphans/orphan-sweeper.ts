@@ -25,6 +25,8 @@ export interface OrphanSweepResult {
   readonly scanned: number;
   /** Unreferenced objects older than RETENTION_ORPHAN_GRACE, deleted. */
   readonly deleted: number;
+  /** Partial files of writes a crash interrupted (filesystem storage), older than the grace, removed. */
+  readonly abandonedWrites?: number;
   /** Whether this call went through the last shard (a full round of the bucket ended). */
   readonly roundCompleted: boolean;
 }
@@ -59,6 +61,7 @@ export class OrphanSweeper {
     const olderThan = now.getTime() - this.config.retention.orphanGraceMs;
     let scanned = 0;
     let deleted = 0;
+    let abandonedWrites = 0;
     let roundCompleted = false;
     let shardsVisited = 0;
     const orphans: string[] = [];
@@ -88,13 +91,16 @@ export class OrphanSweeper {
         break;
       }
       this.resumeAfter = null;
+      // The shard is fully listed: what interrupted writes left in it goes too (never listed as objects).
+      abandonedWrites += await this.storage.removeAbandonedWrites(prefix, new Date(olderThan));
       shardsVisited++;
       this.shard = (this.shard + 1) % ORPHAN_SHARDS.length;
       if (this.shard === 0) roundCompleted = true;
     }
     await flush();
     if (deleted > 0) this.logger.info({ deleted, scanned }, 'orphaned objects deleted (unreferenced by any event, older than RETENTION_ORPHAN_GRACE)');
-    return { scanned, deleted, roundCompleted };
+    if (abandonedWrites > 0) this.logger.info({ abandonedWrites }, 'partial files of interrupted writes removed (older than RETENTION_ORPHAN_GRACE)');
+    return { scanned, deleted, roundCompleted, ...(abandonedWrites > 0 ? { abandonedWrites } : {}) };
   }
 
   /** Unreferenced, or referenced only by an item whose deletion is already recorded. */
