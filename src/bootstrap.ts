@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { mkdirSync } from 'node:fs';
 import { AppModule, type AppOverrides } from './app.module';
 import { DomainError } from './common/errors/domain-error';
+import { parseJsonBody } from './common/http/json-body';
 import { precomputeSecurityHeaders } from './common/http/security-headers';
 import { answerClientError, cacheControlFor, documentTransportProblems, limitSmallBodies, missingHost, requestTimeouts } from './common/http/http-hardening';
 import type { AppConfig } from './modules/config/app-config';
@@ -129,14 +130,28 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   // JSON only (anything else is 415), with prototype-poisoning protection (the default parser's), and a depth limit.
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    defaultJson(request, body as string, (error: Error | null, value?: unknown) => {
-      if (error) return done(Object.assign(new DomainError('MALFORMED_JSON', 400, 'The body is not valid JSON, or uses a forbidden key such as __proto__ or constructor'), {}), undefined);
-      if (exceedsDepth(value, MAX_JSON_DEPTH)) return done(new DomainError('JSON_TOO_DEEP', 400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-      // Every body of the API is an object: an array or a scalar would reach validation as junk properties.
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return done(new DomainError('VALIDATION_FAILED', 400, 'The JSON body must be an object'), undefined);
-      done(null, value);
+  const secureParse = (request: unknown, text: string): unknown => {
+    let parsed: unknown;
+    let failed: Error | null = null;
+    defaultJson(request as never, text, (error: Error | null, value?: unknown) => {
+      failed = error;
+      parsed = value;
     });
+    if (failed) throw failed;
+    return parsed;
+  };
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let value: unknown;
+    try {
+      // Large Base64 fields (uploads) are cut out of the bytes before parsing: see json-body.ts.
+      value = parseJsonBody(body as Buffer, (text) => secureParse(request, text));
+    } catch {
+      return done(new DomainError('MALFORMED_JSON', 400, 'The body is not valid JSON, or uses a forbidden key such as __proto__ or constructor'), undefined);
+    }
+    if (exceedsDepth(value, MAX_JSON_DEPTH)) return done(new DomainError('JSON_TOO_DEEP', 400, `The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    // Every body of the API is an object: an array or a scalar would reach validation as junk properties.
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return done(new DomainError('VALIDATION_FAILED', 400, 'The JSON body must be an object'), undefined);
+    done(null, value);
   });
 
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { ...overrides, logger }), adapter, {

@@ -10,6 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { validateEventData, definitionOf } from '../../src/events';
+import { uuidV7From } from '../../src/common/ids/uuid-v7';
 import type { JsonObject, JsonValue } from '../../src/modules/event-store/event-store.port';
 import { configureConnection, migrate } from '../../src/modules/event-store/sqlite/sqlite-schema';
 
@@ -63,16 +64,12 @@ class Randomness {
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }
+  /** The log's current time (ms): ids are minted as the service mints them, UUIDv7 at that time. */
+  nowMs = 0;
   uuid(): string {
-    let s = '';
-    for (let i = 0; i < 16; i++) {
-      let b = this.int(256);
-      if (i === 6) b = (b & 0x0f) | 0x40;
-      if (i === 8) b = (b & 0x3f) | 0x80;
-      s += HEX[b];
-      if (i === 3 || i === 5 || i === 7 || i === 9) s += '-';
-    }
-    return s;
+    const random: number[] = [];
+    for (let i = 0; i < 10; i++) random.push(this.int(256));
+    return uuidV7From(this.nowMs, random);
   }
   hex(bytes: number): string {
     let s = '';
@@ -279,6 +276,7 @@ export function* syntheticEvents(options: SyntheticLogOptions): Generator<Synthe
   let introduced = 0;
   const introduceEvery = Math.max(1, (options.events * 0.6) / Math.max(1, options.subjects));
   let time = new Date(options.start ?? '2026-01-05T00:00:00.000Z').getTime();
+  r.nowMs = time;
   let emitted = 0;
   let nextSubjectAt = 0;
   const purgeEvery = Math.max(1_000, Math.floor(options.events / 10));
@@ -289,6 +287,7 @@ export function* syntheticEvents(options: SyntheticLogOptions): Generator<Synthe
     revisions.set(draft.stream, revision);
     const id = r.uuid();
     time += r.int(20);
+    r.nowMs = time;
     const definition = definitionOf(draft.type);
     if (!definition) throw new Error(`unknown type ${draft.type}`);
     if (options.validate) validateEventData(draft.type, draft.data);
