@@ -3,7 +3,8 @@
  * 1,000,000 tracked ones on the embedded stores, then the same 10,000 due among 10× as many
  * tracked, and the ratio of the two times. The sweep's cost must follow the due count only.
  *
- * Prefill (not timed), laid out as a running service's log is: in time order, the due originals
+ * Prefill (not timed), laid out as a running service's log is (ids are UUIDv7 of the time each
+ * thing was created, as the service mints them): in time order, the due originals
  * first (uploaded 25 h before the sweep, one after the other), then the tracked ones that are not
  * due yet (uploaded within the last 24 h). The due originals' ImageUploaded events are encoded by
  * the service's own EventLog (personal fields encrypted with real subject keys, so the sweep
@@ -20,16 +21,21 @@
  * checks of a sweep. Prints both times, the ratio, and exactly one JSON line.
  *
  * BENCH_RETENTION_TRACKED (default 1000000) sets the base tracked count; BENCH_RETENTION_DUE
- * (default 10000) the due count.
+ * (default 10000) the due count; BENCH_CPU_PROF=<folder> profiles each timed sweep; BENCH_RETENTION_BASE_ONLY=1 runs
+ * the base scenario alone (no JSON line).
  */
+// As the service's entry point does: libuv's thread pool sized before anything uses it.
+import '../src/threadpool';
 import 'reflect-metadata';
 import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/bootstrap';
+import { uuidV7From } from '../src/common/ids/uuid-v7';
 import { ManualClock } from '../src/modules/clock/clock.port';
 import { loadConfig } from '../src/modules/config/app-config';
 import { EventLog } from '../src/modules/event-store/event-log';
@@ -60,6 +66,31 @@ interface ScenarioResult {
   readonly deleted: number;
   readonly prefillSeconds: number;
 }
+
+/** BENCH_CPU_PROF=<folder>: each timed sweep runs under the V8 profiler (summarise with dist/bench/cpu-profile-summary.js). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+async function startProfiler(): Promise<{ stop(file: string): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      mkdirSync(CPU_PROF as string, { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      return file;
+    },
+  };
+}
+
+/** Ids as the service mints them (UUIDv7, src/common/ids/uuid-v7.ts) at the time the thing was created. */
+const idAt = (ms: number) => uuidV7From(ms, randomBytes(10));
 
 const since = (start: number) => (performance.now() - start) / 1000;
 
@@ -98,19 +129,19 @@ async function scenario(tracked: number): Promise<ScenarioResult> {
     {
       const app = await createApp(config(dataDir), { clock, schedulers: false });
       const log = app.get(EventLog);
-      const subjects = Array.from({ length: SUBJECTS_WITH_DUE }, () => randomUUID());
+      const subjects = Array.from({ length: SUBJECTS_WITH_DUE }, (_, k) => idAt(SWEEP_AT - 30 * 24 * H + k * 1000)); // registered a month earlier
       const context = { actor: 'subject:bench' as const, correlationId: randomUUID(), causationId: null };
       for (let k = 0; k < DUE; k++) {
         const subjectId = subjects[k % SUBJECTS_WITH_DUE];
-        const imageId = randomUUID();
         const at = SWEEP_AT - 25 * H + k; // due an hour ago, in upload order
+        const imageId = idAt(at);
         clock.set(new Date(at));
         const [event] = await log.encode(`image-${imageId}`, [uploadedEvent(imageId, subjectId)], { ...context, actor: `subject:${subjectId}` });
         encoded.set(k, { event, imageId, subjectId, at });
       }
       clock.set(new Date(SWEEP_AT - H));
-      const imageId = randomUUID();
-      const subjectId = randomUUID();
+      const imageId = idAt(SWEEP_AT - H);
+      const subjectId = idAt(SWEEP_AT - 30 * 24 * H);
       const [event] = await log.encode(`image-${imageId}`, [uploadedEvent(imageId, subjectId)], context);
       template = { event, imageId, subjectId };
       await app.close();
@@ -160,13 +191,13 @@ async function scenario(tracked: number): Promise<ScenarioResult> {
           at = new Date(atMs).toISOString();
           insertEvent.run(position, `image-${imageId}`, due.event.id, due.event.type, JSON.stringify(due.event.data), JSON.stringify(due.event.metadata), created);
         } else {
-          imageId = randomUUID();
-          subjectId = randomUUID();
+          imageId = idAt(created);
+          subjectId = idAt(created - 30 * 24 * H);
           at = templateAt;
           atMs = SWEEP_AT - H;
           const data = templateData.replaceAll(template.imageId, imageId).replaceAll(template.subjectId, subjectId);
           const metadata = templateMetadata.replaceAll(template.subjectId, subjectId);
-          insertEvent.run(position, `image-${imageId}`, randomUUID(), 'ImageUploaded', data, metadata, created);
+          insertEvent.run(position, `image-${imageId}`, idAt(created), 'ImageUploaded', data, metadata, created);
         }
         insertStream.run(`image-${imageId}`, position);
         insertItem.run(imageId, subjectId, `image:${imageId}`, `originals/${subjectId}/${imageId}`, at, atMs);
@@ -199,9 +230,11 @@ async function scenario(tracked: number): Promise<ScenarioResult> {
     const app = await createApp(config(dataDir), { clock, schedulers: false });
     try {
       const sweeper = app.get(RetentionSweeper);
+      const profiler = CPU_PROF ? await startProfiler() : null;
       const start = performance.now();
       const report = await sweeper.sweepOnce();
       const seconds = since(start);
+      if (profiler) console.log(`  profile: ${await profiler.stop(join(CPU_PROF as string, `sweep-${tracked}.cpuprofile`))}`);
       const deleted = report.originals?.deleted ?? 0;
       if (deleted !== DUE || (report.originals?.failed ?? 0) > 0) throw new Error(`the sweep deleted ${deleted} of ${DUE} due originals: ${JSON.stringify(report.originals)}`);
       return { tracked, seconds, deleted, prefillSeconds };
@@ -217,6 +250,7 @@ async function main(): Promise<void> {
   console.log(`retention sweep benchmark: ${DUE.toLocaleString('en')} due among ${BASE.toLocaleString('en')} and ${(BASE * GROWTH).toLocaleString('en')} tracked originals`);
   const small = await scenario(BASE);
   console.log(`  ${small.tracked.toLocaleString('en')} tracked: prefill ${small.prefillSeconds.toFixed(1)} s, one sweep deleted ${small.deleted} in ${small.seconds.toFixed(2)} s`);
+  if (process.env.BENCH_RETENTION_BASE_ONLY === '1') return; // profiling runs: the base scenario alone, no JSON line
   const large = await scenario(BASE * GROWTH);
   console.log(`  ${large.tracked.toLocaleString('en')} tracked: prefill ${large.prefillSeconds.toFixed(1)} s, one sweep deleted ${large.deleted} in ${large.seconds.toFixed(2)} s`);
   const growth = large.seconds / small.seconds;

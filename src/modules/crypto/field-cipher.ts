@@ -12,8 +12,8 @@ import { DecryptionFailedError } from './crypto.errors';
  */
 export type EncryptedField = { readonly $pii: string };
 
-/** What readers see in place of a personal field whose subject key was destroyed. */
-export const SHREDDED = '[shredded]';
+/** What readers see in place of a personal field whose subject key was destroyed (defined with the event schemas). */
+export { SHREDDED } from '../../events/schema';
 
 const PREFIX = 'v1.';
 

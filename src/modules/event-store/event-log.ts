@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { newId } from '../../common/ids/uuid-v7';
 import {
   definitionOf,
   upcast,
@@ -116,7 +117,7 @@ export class EventLog {
       if (!definition) throw new Error(`Unknown event type ${event.type}`);
       const id = context.idempotency
         ? deterministicUuid('event', context.actor, context.idempotency.key, stream, String(index))
-        : randomUUID();
+        : newId();
       const data = event.data as unknown as JsonObject;
       const subjectId = subjectIdOf(data);
       const metadata: EventMetadata = {

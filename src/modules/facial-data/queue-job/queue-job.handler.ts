@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { isPurpose } from '../../../events/purposes';
 import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
@@ -13,6 +12,7 @@ import { foldImage } from '../images/image.state';
 import { foldJob } from '../jobs/job.state';
 import { QueueJobCommand, type QueueJobResult } from './queue-job.command';
 import { decideQueueJob } from './queue-job.decider';
+import { newId } from '../../../common/ids/uuid-v7';
 
 const ATTEMPTS = 3;
 
@@ -33,7 +33,7 @@ export class QueueJobHandler implements ICommandHandler<QueueJobCommand> {
 
   async execute(command: QueueJobCommand): Promise<QueueJobResult> {
     const idempotency = command.context.idempotency;
-    const jobId = idempotency ? deterministicUuid('job', command.subjectId, idempotency.key) : randomUUID();
+    const jobId = idempotency ? deterministicUuid('job', command.subjectId, idempotency.key) : newId();
     const jobStream = streams.job(jobId);
     let lastError: unknown;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

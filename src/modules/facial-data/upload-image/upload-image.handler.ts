@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import { AppConfig } from '../../config/app-config';
@@ -15,6 +14,7 @@ import { foldImage } from '../images/image.state';
 import { KeyedMutex } from './keyed-mutex';
 import { UploadImageCommand, type UploadImageResult } from './upload-image.command';
 import { checkUploadContent, decideIdempotentUpload, decideUpload } from './upload-image.decider';
+import { newId } from '../../../common/ids/uuid-v7';
 
 const OPLOG_ATTEMPTS = 3;
 
@@ -43,7 +43,7 @@ export class UploadImageHandler implements ICommandHandler<UploadImageCommand> {
 
   async execute(command: UploadImageCommand): Promise<UploadImageResult> {
     const idempotency = command.context.idempotency;
-    if (!idempotency) return this.upload(command, randomUUID());
+    if (!idempotency) return this.upload(command, newId());
     // The image id derives from the caller and the key: a retry targets the same stream.
     const imageId = deterministicUuid('image', command.subjectId, idempotency.key);
     return this.sameKey.run(imageId, () => this.upload(command, imageId));

@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { requestHash } from '../../../common/http/request-context';
 import type { DomainEvent } from '../../../events/event-registry';
 import { streams } from '../../../events/streams';
@@ -18,6 +17,7 @@ import type { DeviceSession } from '../tokens/device-session';
 import { TokenService } from '../tokens/token.service';
 import { RegisterDeviceCommand } from './register-device.command';
 import { ageBasisOf, decideDeviceBinding, decideSubjectOpening, resolveBoundRegistration, type AgeBasis } from './register-device.decider';
+import { newId } from '../../../common/ids/uuid-v7';
 
 export const REGISTER_DEVICE_OPERATION = 'POST /v1/devices';
 const MAX_ATTEMPTS = 5;
@@ -43,7 +43,7 @@ export class RegisterDeviceHandler implements ICommandHandler<RegisterDeviceComm
     const hashOfRequest = key
       ? requestHash(REGISTER_DEVICE_OPERATION, { deviceHash, isAdult: command.isAdult, guardianConsent: command.guardianConsent ?? null })
       : null;
-    const fresh = randomUUID();
+    const fresh = newId();
     const subjectIdFor = (generation: number) => (key ? deterministicUuid('registered-subject', deviceHash, key, String(generation)) : fresh);
     const secretHash = await hashDeviceSecret(command.deviceSecret);
 

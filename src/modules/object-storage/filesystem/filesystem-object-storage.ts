@@ -1,3 +1,4 @@
+import { eachBounded } from '../../../common/async/each-bounded';
 import { randomBytes } from 'node:crypto';
 import { readFile as readFileCallback, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
@@ -32,6 +33,8 @@ export class ObjectKeyConflictError extends InvalidObjectKeyError {
   }
 }
 
+/** File-system calls a batch operation keeps in flight (libuv's thread pool runs them; see src/threadpool.ts). */
+const PARALLEL_FS_CALLS = 32;
 /** Names of in-flight writes start with '.', which no key segment may, so they never look like objects. */
 const TEMP_SUFFIX = '.tmp';
 /** `.<name>.<16 hex>.tmp`: the temp file of a put of `<name>` in the same directory. */
@@ -124,10 +127,11 @@ export class FilesystemObjectStorage extends ObjectStorage {
     const touched = new Set<string>();
     let failure: unknown;
     try {
-      for (const key of new Set(keys)) {
+      // Unlinks in parallel (each is a thread-pool call); the directories are synced once each below.
+      await eachBounded([...new Set(keys)], PARALLEL_FS_CALLS, async (key) => {
         const dir = await this.unlinkObject(key);
         if (dir !== null) touched.add(dir);
-      }
+      });
     } catch (err) {
       failure = err;
     }
@@ -270,13 +274,21 @@ export class FilesystemObjectStorage extends ObjectStorage {
     const depth = (dir: string) => dir.split(path.sep).length;
     const toSync = new Set<string>();
     try {
-      for (const dir of [...dirs].sort((a, b) => depth(b) - depth(a))) toSync.add(await this.removeEmptyParents(dir));
-      for (const dir of toSync) {
-        // A directory emptied later in the loop is gone; the ancestor its removal reached is synced too.
-        await fsyncDirectory(dir).catch((err: unknown) => {
-          if (errorCode(err) !== 'ENOENT') throw err;
+      // Deepest first, one depth at a time (in parallel within a depth: they are siblings or cousins).
+      const byDepth = new Map<number, string[]>();
+      for (const dir of new Set(dirs)) byDepth.set(depth(dir), [...(byDepth.get(depth(dir)) ?? []), dir]);
+      for (const level of [...byDepth.keys()].sort((a, b) => b - a)) {
+        await eachBounded(byDepth.get(level) as string[], PARALLEL_FS_CALLS, async (dir) => {
+          toSync.add(await this.removeEmptyParents(dir));
         });
       }
+      // A directory emptied later is gone (ENOENT); the ancestor its removal reached is synced too.
+      // Concurrent fsyncs on one file system are committed together by its journal.
+      await eachBounded([...toSync], PARALLEL_FS_CALLS, (dir) =>
+        fsyncDirectory(dir).catch((err: unknown) => {
+          if (errorCode(err) !== 'ENOENT') throw err;
+        }),
+      );
     } catch (err) {
       throw unavailable('delete', err);
     }

@@ -14,9 +14,7 @@ import { RetentionLedgerReader, type DueOriginal, type LedgerCursor } from '../r
 /** Rows read per ledger query. */
 export const SWEEP_BATCH = 500;
 /** Deletions in flight at once (their appends share group commits). */
-export const SWEEP_CONCURRENCY = 64;
-/** Object deletions in flight at once while a page's objects are removed ahead of their commands. */
-export const OBJECT_DELETE_CONCURRENCY = 32;
+export const SWEEP_CONCURRENCY = 256;
 /** At most this many items per pass and run: a larger backlog continues at the next sweep. */
 export const SWEEP_MAX_ITEMS_PER_RUN = 25_000;
 
@@ -104,28 +102,44 @@ export class OriginalDeletions {
       taken += rows.length;
       return { rows, objectsGone: this.deleteObjects(rows) };
     };
-    // Pipelined: the next page's objects are deleted while this page's deletions are recorded.
-    let page = nextPage(null);
-    while (page) {
-      const objectsGone = await page.objectsGone;
-      const last = page.rows[page.rows.length - 1];
-      cursor = { ms: last.fromMs, item: last.imageId };
-      const following = objectsGone ? nextPage(cursor) : null;
-      const result: DeletionPassResult = objectsGone
-        ? await this.run(page.rows, deletion, context)
-        : { due: page.rows.length, deleted: 0, alreadyDeleted: 0, failed: page.rows.length, interrupted: 'dependency-unavailable' };
+    // Pipelined: while a page's deletions are recorded, the next page's objects are deleted, and
+    // once they are, that page's deletions start too (at most two pages recording at once), so the
+    // event store always has a full batch of appends to group-commit. Objects deleted ahead of a
+    // pass that stops early are recorded by the next sweep (their commands find them gone).
+    const add = (result: DeletionPassResult) => {
       total.due += result.due;
       total.deleted += result.deleted;
       total.alreadyDeleted += result.alreadyDeleted;
       total.failed += result.failed;
-      if (result.interrupted) {
-        interrupted = result.interrupted;
-        await following?.objectsGone;
+      if (result.interrupted && interrupted === null) interrupted = result.interrupted;
+    };
+    let recording: Promise<DeletionPassResult> | null = null;
+    let page = nextPage(null);
+    while (page) {
+      const objectsGone = await page.objectsGone;
+      if (!objectsGone) {
+        add({ due: page.rows.length, deleted: 0, alreadyDeleted: 0, failed: page.rows.length, interrupted: 'dependency-unavailable' });
         break;
       }
+      const last = page.rows[page.rows.length - 1];
+      cursor = { ms: last.fromMs, item: last.imageId };
+      const started = this.run(page.rows, deletion, context);
+      const following = nextPage(cursor);
+      if (recording) {
+        add(await recording);
+        if (interrupted) {
+          // A dependency went down: let the started page finish (its commands fail fast) and stop.
+          add(await started);
+          await following?.objectsGone;
+          recording = null;
+          break;
+        }
+      }
+      recording = started;
       page = following;
       await yieldToEventLoop();
     }
+    if (recording) add(await recording);
     // The run's bound was reached with more due: the next sweep continues.
     if (interrupted === null && taken >= maxItems && read(cursor, 1).length > 0) interrupted = 'run-bound';
     return { ...total, interrupted };
@@ -158,25 +172,16 @@ export class OriginalDeletions {
     };
   }
 
-  /** Deletes the objects of `rows` in parallel; false when the storage is unavailable. */
+  /** Deletes the objects of `rows` as one batch (parallel unlinks and one sync per directory; OSS: DeleteMultipleObjects); false when the storage is unavailable. */
   private async deleteObjects(rows: readonly DueOriginal[]): Promise<boolean> {
     const keys = rows.map((r) => r.objectKey).filter((k): k is string => k !== null);
-    let next = 0;
-    let failure: unknown = null;
-    const worker = async () => {
-      while (failure === null && next < keys.length) {
-        const key = keys[next++];
-        try {
-          await this.storage.delete(key);
-        } catch (error) {
-          failure = error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(OBJECT_DELETE_CONCURRENCY, keys.length) }, worker));
-    if (failure === null) return true;
-    this.logger.warn({ err: { type: (failure as Error)?.name } }, 'the object storage is unavailable: the sweep stops this pass and the next sweep retries');
-    return false;
+    try {
+      await this.storage.deleteMany(keys);
+      return true;
+    } catch (failure) {
+      this.logger.warn({ err: { type: (failure as Error)?.name } }, 'the object storage is unavailable: the sweep stops this pass and the next sweep retries');
+      return false;
+    }
   }
 
   private async deleteOne(row: DueOriginal, deletion: { reason: 'retention' | 'consent-withdrawn'; dueAt: string }, context: CommandContext): Promise<Outcome> {

@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ZipFile } from 'yazl';
 import { unauthorized } from '../../../common/errors/domain-error';
@@ -23,6 +22,7 @@ import { SubjectDataReadModel } from '../erase-account/subject-data.read-model';
 import { RequestsReadModel } from '../requests/requests.read-model';
 import { SYSTEM_RIGHTS } from '../submit-request/submit-request.decider';
 import { ExportDataCommand, type ExportArchive } from './export-data.command';
+import { newId } from '../../../common/ids/uuid-v7';
 
 /** One object of the archive: where it goes in the zip and where it is stored. */
 interface ExportObject {
@@ -68,7 +68,7 @@ export class ExportDataHandler implements ICommandHandler<ExportDataCommand> {
 
     const objects = await this.heldObjects(subjectId);
     const files = [...objects.map((o) => o.path), ...EXPORT_JSON_FILES];
-    const requestId = randomUUID();
+    const requestId = newId();
     const now = this.clock.now();
     const images = objects.filter((o) => o.kind === 'image').length;
     const recorded: DomainEvent[] = [

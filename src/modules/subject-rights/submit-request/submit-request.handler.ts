@@ -1,6 +1,5 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomUUID } from 'node:crypto';
 import { streams } from '../../../events/streams';
 import { ProjectionRunner } from '../../../projections/projection-runner';
 import { Clock } from '../../clock/clock.port';
@@ -20,6 +19,7 @@ import { RequestsReadModel, type RequestRecord } from '../requests/requests.read
 import { formatResource, parseResource, type RightsResource } from '../requests/rights-resource';
 import { SubmitRequestCommand } from './submit-request.command';
 import { decideSubmitRequest, SYSTEM_RIGHTS, type RequestTarget } from './submit-request.decider';
+import { newId } from '../../../common/ids/uuid-v7';
 
 const ATTEMPTS = 3;
 
@@ -44,7 +44,7 @@ export class SubmitRequestHandler implements ICommandHandler<SubmitRequestComman
 
   async execute(command: SubmitRequestCommand): Promise<RequestRecord> {
     const idempotency = command.context.idempotency;
-    const requestId = idempotency ? deterministicUuid('rights-request', command.subjectId, idempotency.key) : randomUUID();
+    const requestId = idempotency ? deterministicUuid('rights-request', command.subjectId, idempotency.key) : newId();
     const stream = streams.request(requestId);
     const resource = command.resource !== null ? parseResource(command.resource) : null;
     let lastError: unknown;
