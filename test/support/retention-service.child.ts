@@ -35,13 +35,17 @@ class CrashAfterOriginalDeleteHook extends ObjectStorage {
   }
   async delete(key: string): Promise<void> {
     await this.inner.delete(key);
-    if (key.startsWith('originals/')) {
-      process.stdout.write(`CRASHING after deleting ${key}\n`, () => process.kill(process.pid, 'SIGKILL'));
-      await new Promise(() => undefined); // never returns: the append must not happen
-    }
+    if (key.startsWith('originals/')) await this.crash(key);
   }
-  deleteMany(keys: readonly string[]): Promise<void> {
-    return this.inner.deleteMany(keys);
+  /** The retention sweep deletes a page's objects as one batch, then records each deletion. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await this.inner.deleteMany(keys);
+    const original = keys.find((key) => key.startsWith('originals/'));
+    if (original) await this.crash(original);
+  }
+  private async crash(key: string): Promise<never> {
+    process.stdout.write(`CRASHING after deleting ${key}\n`, () => process.kill(process.pid, 'SIGKILL'));
+    return new Promise<never>(() => undefined); // never returns: the append must not happen
   }
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.inner.list(prefix);

@@ -15,6 +15,12 @@ export class DeleteImageCommand extends Command<{ deleted: boolean }> {
     readonly context: CommandContext,
     readonly retention?: { readonly rule: 'original-after-processing'; readonly dueAt: string },
     readonly requestId?: string,
+    /**
+     * An object key the caller has just deleted itself (the retention sweep deletes a page's objects
+     * as one batch before recording them): when it is the image's object, it is not deleted again.
+     * Originals are never rewritten under the same key, so the object cannot have come back.
+     */
+    readonly deletedObjectKey?: string,
   ) {
     super();
   }

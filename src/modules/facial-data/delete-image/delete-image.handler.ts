@@ -57,7 +57,7 @@ export class DeleteImageHandler implements ICommandHandler<DeleteImageCommand> {
         lastConflict = null;
         break;
       }
-      await this.objects.delete(decision.objectKey);
+      if (decision.objectKey !== command.deletedObjectKey) await this.objects.delete(decision.objectKey);
       try {
         position = (await this.log.append(stream, [decision.event], loaded.revision, command.context)).position;
         deleted = true;

@@ -187,7 +187,8 @@ export class OriginalDeletions {
   private async deleteOne(row: DueOriginal, deletion: { reason: 'retention' | 'consent-withdrawn'; dueAt: string }, context: CommandContext): Promise<Outcome> {
     try {
       const result = await this.commandBus.execute(
-        new DeleteImageCommand(row.subjectId, row.imageId, deletion.reason, context, { rule: 'original-after-processing', dueAt: deletion.dueAt }),
+        // The page's objects were deleted as one batch just before (deleteObjects).
+        new DeleteImageCommand(row.subjectId, row.imageId, deletion.reason, context, { rule: 'original-after-processing', dueAt: deletion.dueAt }, undefined, row.objectKey ?? undefined),
       );
       return result.deleted ? 'deleted' : 'already-deleted';
     } catch (error) {
