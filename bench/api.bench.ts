@@ -33,7 +33,8 @@
  * next. With BENCH_CPU_PROF=<folder>, the service runs under the V8 profiler and writes one
  * .cpuprofile per measured phase (see bench/api-profiled-service.ts, bench/cpu-profile-summary.ts).
  *
- * Prints a table, then exactly one JSON line.
+ * Prints a table, then exactly one JSON line:
+ * `{"bench":"api","results":[{"name":…,"value":N,"unit":…,"ceiling":N,"ratio":N}]}`.
  */
 import Database from 'better-sqlite3';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';

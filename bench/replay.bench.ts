@@ -9,7 +9,8 @@
  *   (c) NDJSON replay of the whole log through the audit endpoint's code path (auditNdjsonStream)
  *       into a null sink, with back-pressure.
  *
- * Prints a table, then exactly one JSON line. Targets: rebuild >= 100,000 events/s, peak RSS <= 300 MB.
+ * Prints a table, then exactly one JSON line:
+ * `{"bench":"replay","results":[{"name":…,"value":N,"unit":…,"ceiling":N,"ratio":N}]}`. Targets: rebuild >= 100,000 events/s, peak RSS <= 300 MB.
  * BENCH_EVENTS / BENCH_SUBJECTS / BENCH_ROUNDS / BENCH_DIR override the defaults; BENCH_KEEP=1 keeps the
  * generated log, BENCH_EVENTS_FILE=<events.db> reuses one; BENCH_BREAKDOWN=1 (or =a,b for a group as
  * well) also rebuilds every projection alone.

@@ -18,7 +18,8 @@
  * schedulers off, an injected clock): the ledger query of due rows, DeleteImageCommand for each
  * (load and decrypt the image stream, decide, delete the object on the filesystem storage, append
  * ImageDeleted with group commit, cancel jobs, wait for the read models), plus the other rules'
- * checks of a sweep. Prints both times, the ratio, and exactly one JSON line.
+ * checks of a sweep. Prints both times, the ratio, and exactly one JSON line:
+ * `{"bench":"retention","results":[{"name":…,"value":N,"unit":…,"ceiling":N,"ratio":N}]}`.
  *
  * BENCH_RETENTION_TRACKED (default 1000000) sets the base tracked count; BENCH_RETENTION_DUE
  * (default 10000) the due count; BENCH_CPU_PROF=<folder> profiles each timed sweep; BENCH_RETENTION_BASE_ONLY=1 runs

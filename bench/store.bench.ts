@@ -9,7 +9,8 @@
  *       (the faster of one iterated statement and keyset pages of 1,000 rows).
  *
  * Disk timings are noisy, so each measurement alternates adapter and raw rounds and keeps the best
- * round of each. Prints a table, then exactly one JSON line.
+ * round of each. Prints a table, then exactly one JSON line:
+ * `{"bench":"store","results":[{"name":…,"value":N,"unit":…,"ceiling":N,"ratio":N}]}`.
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
