@@ -29,6 +29,7 @@ import { ALL_PROJECTIONS } from '../src/projections';
 import { ProjectionRunner } from '../src/projections/projection-runner';
 import { openReadModelDatabase } from '../src/projections/read-model-database';
 import { writeSyntheticLog } from '../test/support/synthetic-log';
+import { benchLine } from './bench-result';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 50_000);
@@ -242,7 +243,7 @@ async function main(): Promise<void> {
     for (const b of breakdown) {
       results.push({ name: `${b.phase} alone`, value: Math.round(b.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(b.eventsPerSecond / ceiling.eventsPerSecond) });
     }
-    process.stdout.write(`${JSON.stringify({ bench: 'replay', results })}\n`);
+    process.stdout.write(`${benchLine('replay', results)}\n`);
   } finally {
     if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
   }

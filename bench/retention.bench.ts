@@ -44,6 +44,7 @@ import { EventLog } from '../src/modules/event-store/event-log';
 import type { EventToAppend } from '../src/modules/event-store/event-store.port';
 import { RetentionSweeper } from '../src/modules/retention/sweep/retention-sweeper';
 import { retentionLedgerProjection } from '../src/projections/retention-ledger.projection';
+import { benchLine, type BenchResult } from './bench-result';
 
 const BASE = Number(process.env.BENCH_RETENTION_TRACKED ?? 1_000_000);
 const DUE = Number(process.env.BENCH_RETENTION_DUE ?? 10_000);
@@ -54,13 +55,6 @@ const H = 3_600_000;
 const SWEEP_AT = Date.parse('2026-03-10T12:00:00.000Z');
 const MASTER_KEY = randomBytes(32).toString('base64');
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  ceiling: number;
-  ratio: number;
-}
 
 interface ScenarioResult {
   readonly tracked: number;
@@ -261,11 +255,11 @@ async function main(): Promise<void> {
   const growth = large.seconds / small.seconds;
   console.log(`  growth for ${GROWTH}x tracked with the same due count: ${growth.toFixed(2)}x`);
   console.log('');
-  const results: Result[] = [
+  const results: BenchResult[] = [
     { name: `sweep of ${DUE.toLocaleString('en')} due among ${BASE.toLocaleString('en')}`, value: round(small.seconds), unit: 's', ceiling: 5, ratio: round(small.seconds / 5) },
     { name: `growth for ${GROWTH}x tracked`, value: round(growth), unit: 'x', ceiling: 1.5, ratio: round(growth / 1.5) },
   ];
-  console.log(JSON.stringify({ bench: 'retention', results }));
+  console.log(benchLine('retention', results));
 }
 
 function round(value: number): number {

@@ -21,6 +21,7 @@ import { SystemClock } from '../src/modules/clock/clock.port';
 import type { EventToAppend, ExpectedRevision, JsonObject } from '../src/modules/event-store/event-store.port';
 import { SqliteEventStore } from '../src/modules/event-store/sqlite/sqlite-event-store';
 import { configureConnection, migrate } from '../src/modules/event-store/sqlite/sqlite-schema';
+import { benchLine, type BenchResult } from './bench-result';
 
 const CONCURRENT_CALLERS = 100;
 const CONCURRENT_EVENTS = Number(process.env.BENCH_CONCURRENT_EVENTS ?? 50_000);
@@ -28,13 +29,6 @@ const SEQUENTIAL_EVENTS = Number(process.env.BENCH_SEQUENTIAL_EVENTS ?? 2_000);
 const READ_EVENTS = Number(process.env.BENCH_READ_EVENTS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  ceiling: number;
-  ratio: number;
-}
 
 const clock = new SystemClock();
 const INSERT = 'INSERT INTO events (position, stream, revision, id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
@@ -226,11 +220,11 @@ async function best(rounds: number, adapter: (round: number) => Promise<number> 
   return { value, ceiling };
 }
 
-function result(name: string, unit: string, m: { value: number; ceiling: number }): Result {
+function result(name: string, unit: string, m: { value: number; ceiling: number }): BenchResult {
   return { name, value: Math.round(m.value), unit, ceiling: Math.round(m.ceiling), ratio: Math.round((m.value / m.ceiling) * 1000) / 1000 };
 }
 
-function printTable(results: Result[]): void {
+function printTable(results: BenchResult[]): void {
   const header = ['name', 'value', 'unit', 'ceiling', 'ratio'];
   const rows = results.map((r) => [r.name, String(r.value), r.unit, String(r.ceiling), r.ratio.toFixed(3)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
@@ -261,7 +255,7 @@ async function main(): Promise<void> {
     ];
     console.log('');
     printTable(results);
-    console.log(JSON.stringify({ bench: 'store', results }));
+    console.log(benchLine('store', results));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

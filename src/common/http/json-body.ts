@@ -13,8 +13,8 @@
  * allocate here; keeping the Base64 as bytes down to the decoder would save that too.)
  */
 
-/** Fields cut out of large bodies (all Base64 strings). */
-const LARGE_FIELDS: readonly string[] = ['imageBase64'];
+/** Fields cut out of large bodies (all Base64 strings), with the bytes of their quoted key. */
+const LARGE_FIELDS: readonly { readonly name: string; readonly key: Buffer }[] = ['imageBase64'].map((name) => ({ name, key: Buffer.from(`"${name}"`, 'latin1') }));
 /** Below this size, a body is parsed whole. */
 const SHORTCUT_MIN_BYTES = 16 * 1024;
 
@@ -35,9 +35,8 @@ function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 }
 
-/** The [start, end) byte range of the value of `"field"` in `body`, when the shortcut applies. */
-function largeValueRange(body: Buffer, field: string): [number, number] | null {
-  const needle = Buffer.from(`"${field}"`, 'latin1');
+/** The [start, end) byte range of the value of the key `needle` (`"field"`) in `body`, when the shortcut applies. */
+function largeValueRange(body: Buffer, needle: Buffer): [number, number] | null {
   const at = body.indexOf(needle);
   if (at < 0) return null;
   // The key once only, its opening quote unescaped (not inside a string).
@@ -62,8 +61,8 @@ function largeValueRange(body: Buffer, field: string): [number, number] | null {
  */
 export function parseJsonBody(body: Buffer, parseSmall: (text: string) => unknown): unknown {
   if (body.length >= SHORTCUT_MIN_BYTES) {
-    for (const field of LARGE_FIELDS) {
-      const range = largeValueRange(body, field);
+    for (const { name: field, key } of LARGE_FIELDS) {
+      const range = largeValueRange(body, key);
       if (!range) continue;
       const [start, end] = range;
       const rest = parseSmall(body.toString('utf8', 0, start) + body.toString('utf8', end));

@@ -310,17 +310,25 @@ export class FilesystemObjectStorage extends ObjectStorage {
     return this.root;
   }
 
+  private dirOf(dirKey: string): string {
+    return dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+  }
+
+  /** A directory's entries; null when it does not exist. */
+  private async entriesOf(dir: string, operation: string): Promise<Dirent[] | null> {
+    try {
+      return await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (await this.isMissing(err)) return null;
+      throw unavailable(operation, err);
+    }
+  }
+
   /** Temp files under `dirKey` (those of keys starting with `namePrefix` at the first level) changed before `cutoffMs`. */
   private async findAbandoned(dirKey: string, namePrefix: string, cutoffMs: number, out: string[]): Promise<void> {
-    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (await this.isMissing(err)) return;
-      throw unavailable('remove abandoned writes', err);
-    }
-    for (const entry of entries) {
+    const dir = this.dirOf(dirKey);
+    const entries = await this.entriesOf(dir, 'remove abandoned writes');
+    for (const entry of entries ?? []) {
       if (entry.isDirectory() && SEGMENT.test(entry.name) && entry.name.startsWith(namePrefix)) {
         await this.findAbandoned(dirKey === '' ? entry.name : `${dirKey}/${entry.name}`, '', cutoffMs, out);
         continue;
@@ -345,14 +353,9 @@ export class FilesystemObjectStorage extends ObjectStorage {
 
   /** Depth-first, children sorted so that keys come out in byte order ('a-b' < 'a/x' < 'a0'). */
   private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<ObjectInfo> {
-    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (await this.isMissing(err)) return;
-      throw unavailable('list', err);
-    }
+    const dir = this.dirOf(dirKey);
+    const entries = await this.entriesOf(dir, 'list');
+    if (entries === null) return;
     const children = entries
       .filter((e) => SEGMENT.test(e.name) && e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
       .map((e) => ({ name: e.name, isDirectory: e.isDirectory(), order: e.isDirectory() ? `${e.name}/` : e.name }))
