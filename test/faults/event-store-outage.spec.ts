@@ -174,7 +174,8 @@ describe('event store stopped mid-run (EventStoreDB test server)', () => {
     const imageId = deterministicUuid('image', subject.subjectId, 'in-flight-landed');
     server.setLatency('append', 300);
     const answer = http().post('/v1/images').set(auth(subject)).set('Idempotency-Key', 'in-flight-landed').send(body).then((r) => r);
-    await poll('the append is on the wire', async () => server.stats.appendsInFlight > 0, 10_000, 5);
+    // Its events have all reached the server (a call merely opened might not be committed).
+    await poll('the append is on the wire', async () => server.stats.appendsAwaitingCommit > 0, 10_000, 5);
     await server.stop(); // the server still commits it: the answer is what is lost
     const res = await answer;
     expectUnavailable(res, 'EVENT_STORE_UNAVAILABLE');
@@ -243,7 +244,7 @@ describe('event store stopped mid-run (EventStoreDB test server)', () => {
     await settleAll(t); // no saga appends anything now: the next append on the wire is this job's ArtworkGenerated
     server.setLatency('append', 300);
     processor.open();
-    await poll('ArtworkGenerated is on the wire', async () => server.stats.appendsInFlight > 0, 10_000, 5);
+    await poll('ArtworkGenerated is on the wire', async () => server.stats.appendsAwaitingCommit > 0, 10_000, 5);
     await server.stop();
     expect((await round).outcomes).toEqual([expect.stringMatching(/^(retry-later|aborted)$/)]);
     server.setLatency('append', 0);

@@ -60,6 +60,8 @@ export interface FailureOptions {
 export interface EsdbTestServerStats {
   appendCalls: number;
   appendsInFlight: number;
+  /** Appends whose events have all arrived and wait (append latency) to be committed. */
+  appendsAwaitingCommit: number;
   maxAppendsInFlight: number;
   readCalls: number;
   subscriptionsStarted: number;
@@ -393,6 +395,7 @@ export class EsdbTestServer {
   private readonly statsData: EsdbTestServerStats = {
     appendCalls: 0,
     appendsInFlight: 0,
+    appendsAwaitingCommit: 0,
     maxAppendsInFlight: 0,
     readCalls: 0,
     subscriptionsStarted: 0,
@@ -618,7 +621,12 @@ export class EsdbTestServer {
     call.on('cancelled', () => answer({ code: grpc.status.CANCELLED, details: 'Append cancelled' }));
     call.on('end', () => {
       void (async () => {
-        await this.delay('append');
+        this.statsData.appendsAwaitingCommit += 1;
+        try {
+          await this.delay('append');
+        } finally {
+          this.statsData.appendsAwaitingCommit -= 1;
+        }
         if (invalid) return answer(invalid);
         if (!options) return answer({ code: grpc.status.INVALID_ARGUMENT, details: 'Append without options' });
         const failure = this.takeFailure('append');
