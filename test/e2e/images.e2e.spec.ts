@@ -374,6 +374,32 @@ describe('images over REST', () => {
     expect(other.body.imageId).not.toBe(first.body.imageId);
   });
 
+  it('a large upload (its Base64 kept as bytes by the body parser) stores the exact bytes, and Idempotency-Key replays compare it as text', async () => {
+    // Noise does not compress: well over the parser's 16 KiB shortcut threshold.
+    const noise = Buffer.from(Array.from({ length: 320 * 240 * 3 }, (_, i) => (i * 2654435761) >>> 24));
+    const bytes = await sharp(noise, { raw: { width: 320, height: 240, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    expect(bytes.length).toBeGreaterThan(40 * 1024);
+    const text = bytes.toString('base64');
+    const send = (body: string, key: string) =>
+      t.http().post('/v1/images').set(bearer(a.token)).set('Idempotency-Key', key).set('Content-Type', 'application/json').send(body);
+    const first = await send(JSON.stringify({ imageBase64: text, contentType: 'image/jpeg', purpose: 'photo-enlarge', faces: [FACE] }), 'large-key-1');
+    expect(first.status).toBe(201);
+    const stored = await t.http().get(`/v1/images/${first.body.imageId}/content`).set(bearer(a.token)).buffer(true).parse(binary);
+    expect(Buffer.compare(stored.body as Buffer, bytes)).toBe(0);
+    const [uploaded] = (await t.eventsSince('start')).filter((e) => e.type === 'ImageUploaded' && e.data.imageId === first.body.imageId);
+    expect(uploaded.data.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+
+    const mark = await t.mark();
+    // The same request written differently (spacing, key order): a replay.
+    const replay = await send(`{ "faces": ${JSON.stringify([FACE])},\n "purpose":"photo-enlarge", "imageBase64" :  "${text}", "contentType":"image/jpeg" }`, 'large-key-1');
+    expect([replay.status, replay.body]).toEqual([201, first.body]);
+    // One byte of the image changed: another request.
+    const changed = `${text.slice(0, 1000)}${text[1000] === 'A' ? 'B' : 'A'}${text.slice(1001)}`;
+    const reused = await send(JSON.stringify({ imageBase64: changed, contentType: 'image/jpeg', purpose: 'photo-enlarge', faces: [FACE] }), 'large-key-1');
+    expect([reused.status, reused.body.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect(await t.eventsSince(mark)).toEqual([]);
+  });
+
   it('concurrent requests with one Idempotency-Key store one image', async () => {
     const body = uploadBody(png, { faces: [{ x: 2, y: 2, width: 5, height: 5 }] });
     const mark = await t.mark();

@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { parse as secureParse } from 'secure-json-parse';
 import { describe, expect, it } from 'vitest';
+import { Base64Text } from './base64-text';
 import { parseJsonBody } from './json-body';
 
 const strict = (text: string) => secureParse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
 const b64 = randomBytes(30_000).toString('base64');
-const parse = (text: string) => parseJsonBody(Buffer.from(text, 'utf8'), strict);
+/** The parsed body with a cut-out Base64Text shown as the string it stands for. */
+const asStrings = (value: unknown): unknown =>
+  value instanceof Base64Text
+    ? value.toString()
+    : Array.isArray(value)
+      ? value.map(asStrings)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asStrings(v)]))
+        : value;
+const parse = (text: string) => asStrings(parseJsonBody(Buffer.from(text, 'utf8'), strict));
 const full = (text: string) => strict(text);
 
 describe('parseJsonBody', () => {
@@ -17,6 +27,16 @@ describe('parseJsonBody', () => {
     ]) {
       expect(parse(text)).toEqual(full(text));
     }
+  });
+
+  it('keeps a large Base64 value as the bytes of its text, never as a string', () => {
+    const body = parseJsonBody(Buffer.from(JSON.stringify({ purpose: 'photo-restore', imageBase64: b64 }), 'utf8'), strict) as Record<string, unknown>;
+    expect(body.imageBase64).toBeInstanceOf(Base64Text);
+    expect((body.imageBase64 as Base64Text).length).toBe(b64.length);
+    expect((body.imageBase64 as Base64Text).bytes.equals(Buffer.from(b64, 'latin1'))).toBe(true);
+    expect(JSON.stringify(body)).toBe(JSON.stringify({ purpose: 'photo-restore', imageBase64: b64 }));
+    // Nothing walks into it: no enumerable keys.
+    expect(Object.keys(body.imageBase64 as object)).toEqual([]);
   });
 
   it('small bodies and bodies without the field are parsed whole', () => {

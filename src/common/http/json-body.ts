@@ -6,12 +6,14 @@
  * with the prototype-poisoning patterns cost more main-thread time than the rest of the upload.
  * So for a body holding a large Base64 field, the field's value is cut out of the bytes (Base64
  * has no `"` and no `\`, so the value ends at the next quote; a value with any other byte is not
- * cut), the small rest is parsed securely, and the value is put back as a string. The shortcut is
+ * cut), the small rest is parsed securely, and the value is put back. The shortcut is
  * taken only when it provably gives the same object as a full parse; anything unusual (the key
  * twice, escapes in the value, the key escaped or nested, the rest not an object) falls back to the
- * full parse. (The string made back still costs ~1.4 ms for 270 KB: large V8 strings are slow to
- * allocate here; keeping the Base64 as bytes down to the decoder would save that too.)
+ * full parse. The value is put back as a Base64Text (its bytes, not a string): a 270 KB JS string
+ * costs ~1.5–2 ms to allocate here (V8's large-object space), more than decoding it, so the
+ * Base64 stays bytes down to the decoder.
  */
+import { Base64Text } from './base64-text';
 
 /** Fields cut out of large bodies (all Base64 strings), with the bytes of their quoted key. */
 const LARGE_FIELDS: readonly { readonly name: string; readonly key: Buffer }[] = ['imageBase64'].map((name) => ({ name, key: Buffer.from(`"${name}"`, 'latin1') }));
@@ -68,7 +70,7 @@ export function parseJsonBody(body: Buffer, parseSmall: (text: string) => unknow
       const rest = parseSmall(body.toString('utf8', 0, start) + body.toString('utf8', end));
       // The value replaced by "" must be the top-level field (else: nested, escaped twin, duplicate).
       if (rest === null || typeof rest !== 'object' || Array.isArray(rest) || (rest as Record<string, unknown>)[field] !== '') break;
-      (rest as Record<string, unknown>)[field] = body.toString('latin1', start, end);
+      (rest as Record<string, unknown>)[field] = new Base64Text(body.subarray(start, end));
       return rest;
     }
   }

@@ -1,5 +1,6 @@
 import { createParamDecorator, Param, type ExecutionContext, type PipeTransform } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { Base64Text } from './base64-text';
 import type { FastifyRequest } from 'fastify';
 import type { CommandContext } from '../../modules/event-store/event-log';
 import type { Principal } from '../auth/principal';
@@ -34,17 +35,51 @@ export const UuidParam = (name: string) => Param(name, new UuidPipe(name));
 
 /** JSON with sorted keys: equal bodies give equal hashes whatever their key order. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const parts: (string | Buffer)[] = [];
+  writeCanonicalJson(value, (part) => parts.push(part));
+  return parts.map((p) => (typeof p === 'string' ? p : p.toString('latin1'))).join('');
+}
+
+/**
+ * canonicalJson in pieces. A Base64Text is written as the JSON string it stands for, from its
+ * bytes (Base64 needs no escaping), so that a large upload's hash never makes a large string.
+ */
+function writeCanonicalJson(value: unknown, write: (part: string | Buffer) => void): void {
+  if (value instanceof Base64Text) {
+    write('"');
+    write(value.bytes);
+    write('"');
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    write(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  if (Array.isArray(value)) {
+    write('[');
+    value.forEach((item, i) => {
+      if (i > 0) write(',');
+      writeCanonicalJson(item, write);
+    });
+    write(']');
+    return;
+  }
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  write('{');
+  entries.forEach(([k, v], i) => {
+    write(`${i > 0 ? ',' : ''}${JSON.stringify(k)}:`);
+    writeCanonicalJson(v, write);
+  });
+  write('}');
 }
 
 /** SHA-256 of what identifies a request for Idempotency-Key replays: the operation and its body. */
 export function requestHash(operation: string, body: unknown): string {
-  return createHash('sha256').update(operation).update('\u0000').update(canonicalJson(body)).digest('hex');
+  const hash = createHash('sha256').update(operation).update('\u0000');
+  writeCanonicalJson(body, (part) => hash.update(part));
+  return hash.digest('hex');
 }
 
 /** The metadata context of the events a request appends. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { Base64Text } from '../../../common/http/base64-text';
 import { decodeBase64Strict } from './base64';
 import { ImageInputError } from './image-input.error';
 
@@ -45,6 +46,37 @@ describe('decodeBase64Strict', () => {
     const error = refusal(() => decodeBase64Strict(text, 1024));
     expect(error.code).toBe('INVALID_BASE64');
     expect(error.status).toBe(400);
+    // The same text as the body parser's bytes: the same refusal, word for word.
+    const fromBytes = refusal(() => decodeBase64Strict(Base64Text.from(text), 1024));
+    expect([fromBytes.code, fromBytes.status, fromBytes.message]).toEqual([error.code, error.status, error.message]);
+  });
+
+  describe('a Base64Text (the bytes the body parser cut out)', () => {
+    it('decodes like the string, for every padding and across chunk boundaries', () => {
+      for (const length of [0, 1, 2, 3, 4, 5, 36_863, 36_864, 36_865, 110_592, 200 * 1024, 200 * 1024 + 1, 200 * 1024 + 2]) {
+        const bytes = randomBytes(length);
+        const decoded = decodeBase64Strict(Base64Text.from(bytes.toString('base64')), 1024 * 1024);
+        expect(decoded.equals(bytes), `length ${length}`).toBe(true);
+      }
+    });
+
+    it('refuses a bad character far into the text with the message the string gets (offset included)', () => {
+      const text = randomBytes(120_000).toString('base64');
+      for (const [at, bad] of [[70_000, '-'], [100_001, ' '], [text.length - 5, '=']] as const) {
+        const broken = `${text.slice(0, at)}${bad}${text.slice(at + 1)}`;
+        const fromString = refusal(() => decodeBase64Strict(broken, 1024 * 1024));
+        const fromBytes = refusal(() => decodeBase64Strict(Base64Text.from(broken), 1024 * 1024));
+        expect(fromBytes.message).toBe(fromString.message);
+        expect(fromBytes.code).toBe('INVALID_BASE64');
+      }
+    });
+
+    it('checks the size from the length first, like the string (413)', () => {
+      const text = randomBytes(3000).toString('base64');
+      expect(refusal(() => decodeBase64Strict(Base64Text.from(text), 2999)).code).toBe('PAYLOAD_TOO_LARGE');
+      expect(decodeBase64Strict(Base64Text.from(text), 3000).length).toBe(3000);
+      expect(refusal(() => decodeBase64Strict(Base64Text.from(`${'A'.repeat(8000)}!`), 10)).code).toBe('PAYLOAD_TOO_LARGE');
+    });
   });
 
   it('refuses values that are not strings', () => {

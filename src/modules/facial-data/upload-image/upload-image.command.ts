@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import type { Base64Text } from '../../../common/http/base64-text';
 import type { Purpose } from '../../../events/purposes';
 import type { CommandContext } from '../../event-store/event-log';
 import type { FaceBox } from '../../processing/face-processor.port';
@@ -20,7 +21,8 @@ export class UploadImageCommand extends Command<UploadImageResult> {
   constructor(
     readonly subjectId: string,
     readonly upload: {
-      readonly imageBase64: string;
+      /** A string, or the bytes of a large body's Base64 as the body parser cut them out. */
+      readonly imageBase64: string | Base64Text;
       readonly contentType: string;
       readonly purpose: Purpose;
       readonly faces: readonly FaceBox[];

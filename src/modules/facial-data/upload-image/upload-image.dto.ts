@@ -1,6 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsNumber, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { Base64Text } from '../../../common/http/base64-text';
+import { IsBase64Text } from '../../../common/http/is-base64-text.decorator';
 import { PURPOSES } from '../../../events/purposes';
 import { MAX_FACE_BOXES } from '../image-inspection/face-boxes';
 import { SUPPORTED_IMAGE_TYPES } from '../image-inspection/image-inspector';
@@ -30,9 +32,10 @@ export class UploadImageDto {
       'The image bytes in canonical standard Base64 (RFC 4648 §4): no data: prefix, no line breaks, padded. ' +
       'At most UPLOAD_MAX_BYTES (default 10 MiB) once decoded.',
     format: 'byte',
+    type: String,
   })
-  @IsString()
-  imageBase64!: string;
+  @IsBase64Text()
+  imageBase64!: string | Base64Text;
 
   @ApiProperty({ description: 'The declared type; the bytes must really be of this type', enum: SUPPORTED_IMAGE_TYPES })
   @IsString()
