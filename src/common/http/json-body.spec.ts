@@ -33,8 +33,9 @@ describe('parseJsonBody', () => {
     const body = parseJsonBody(Buffer.from(JSON.stringify({ purpose: 'photo-restore', imageBase64: b64 }), 'utf8'), strict) as Record<string, unknown>;
     expect(body.imageBase64).toBeInstanceOf(Base64Text);
     expect((body.imageBase64 as Base64Text).length).toBe(b64.length);
-    expect((body.imageBase64 as Base64Text).bytes.equals(Buffer.from(b64, 'latin1'))).toBe(true);
+    expect((body.imageBase64 as Base64Text).text.equals(Buffer.from(b64, 'latin1'))).toBe(true);
     expect(JSON.stringify(body)).toBe(JSON.stringify({ purpose: 'photo-restore', imageBase64: b64 }));
+    expect((body.imageBase64 as Base64Text).decoded.equals(Buffer.from(b64, 'base64'))).toBe(true);
     // Nothing walks into it: no enumerable keys.
     expect(Object.keys(body.imageBase64 as object)).toEqual([]);
   });
@@ -50,6 +51,10 @@ describe('parseJsonBody', () => {
       // The key twice (last wins in JSON.parse), once escaped.
       `{"imageBase64":"${b64}","image\\u0042ase64":"QUJD"}`,
       `{"image\\u0042ase64":"QUJD","imageBase64":"${b64}"}`,
+      // Base64 symbols only, but not canonical: left whole to the ordinary parse (and the decoder's own refusal).
+      `{"imageBase64":"QQ==${b64}"}`,
+      `{"imageBase64":"${b64}A"}`,
+      `{"imageBase64":"${b64.slice(0, 400)}-_${b64.slice(402)}"}`,
       // Nested only: no top-level field.
       `{"faces":[{"imageBase64":"${b64}"}]}`,
       // The pattern inside another key (escaped quote before it).

@@ -47,7 +47,7 @@ export function canonicalJson(value: unknown): string {
 function writeCanonicalJson(value: unknown, write: (part: string | Buffer) => void): void {
   if (value instanceof Base64Text) {
     write('"');
-    write(value.bytes);
+    write(value.text);
     write('"');
     return;
   }

@@ -17,14 +17,15 @@ export function decodedLength(length: number, padding: number): number {
  * `maxDecodedBytes` is refused with PAYLOAD_TOO_LARGE (HTTP 413); anything malformed with
  * INVALID_BASE64 (HTTP 400). Messages never quote the input.
  *
- * `text` is a string, or a Base64Text (the bytes the body parser cut out of a large upload): the
- * same rules, checked on the bytes and decoded in chunks, so no large string is ever made.
+ * `text` is a string, or a Base64Text (what the body parser cut out of a large upload: canonical
+ * and decoded already, see src/common/http/base64-text.ts), to which only the size limit is left
+ * to apply: no large string is ever made.
  */
 export function decodeBase64Strict(text: unknown, maxDecodedBytes: number): Buffer {
   if (!Number.isSafeInteger(maxDecodedBytes) || maxDecodedBytes < 0) {
     throw new RangeError('maxDecodedBytes must be a non-negative safe integer');
   }
-  if (text instanceof Base64Text) return decodeBytesStrict(text.bytes, maxDecodedBytes);
+  if (text instanceof Base64Text) return decodeCheckedText(text, maxDecodedBytes);
   if (typeof text !== 'string') {
     throw new ImageInputError('INVALID_BASE64', 'imageBase64 must be a string of standard base64');
   }
@@ -63,47 +64,14 @@ export function decodeBase64Strict(text: unknown, maxDecodedBytes: number): Buff
   throw new ImageInputError('INVALID_BASE64', explainRefusal(text, padding));
 }
 
-/**
- * Characters decoded per native call: a multiple of 4, and small enough for the slice to be an
- * ordinary (not large-object) string.
- */
-const DECODE_CHUNK = 48 * 1024;
-
-/** decodeBase64Strict over the bytes of the text (one byte per character). */
-function decodeBytesStrict(text: Buffer, maxDecodedBytes: number): Buffer {
-  const length = text.length;
-  const upperBound = Math.ceil(length / 4) * 3;
-  if (upperBound - 2 > maxDecodedBytes) {
+/** decodeBase64Strict of a Base64Text: canonical and decoded already; the same size limit, the same answers. */
+function decodeCheckedText(text: Base64Text, maxDecodedBytes: number): Buffer {
+  const upperBound = Math.ceil(text.length / 4) * 3;
+  if (upperBound - 2 > maxDecodedBytes || text.decoded.length > maxDecodedBytes) {
     throw new ImageInputError('PAYLOAD_TOO_LARGE', `the decoded image would exceed the limit of ${maxDecodedBytes} bytes`);
   }
-  if (length % 4 !== 0) {
-    throw new ImageInputError('INVALID_BASE64', 'imageBase64 length is not a multiple of 4 (padding missing or extra characters)');
-  }
-  if (length === 0) return Buffer.alloc(0);
-  const padding = text[length - 1] !== EQUALS ? 0 : text[length - 2] === EQUALS ? 2 : 1;
-  const size = decodedLength(length, padding);
-  if (size > maxDecodedBytes) {
-    throw new ImageInputError('PAYLOAD_TOO_LARGE', `the decoded image would exceed the limit of ${maxDecodedBytes} bytes`);
-  }
-  const end = length - padding;
-  for (let i = 0; i < end; i++) {
-    const code = text[i];
-    if (code >= 128 || SYMBOL[code] < 0) throw new ImageInputError('INVALID_BASE64', describeBadCharacter(String.fromCharCode(code), i));
-  }
-  if (padding > 0) {
-    const last = SYMBOL[text[end - 1]];
-    if ((padding === 1 ? last & 0x03 : last & 0x0f) !== 0) {
-      throw new ImageInputError('INVALID_BASE64', 'imageBase64 is not canonical: non-zero bits before the padding');
-    }
-  }
-  const bytes = Buffer.allocUnsafe(size);
-  let written = 0;
-  for (let i = 0; i < length; i += DECODE_CHUNK) written += bytes.write(text.toString('latin1', i, Math.min(i + DECODE_CHUNK, length)), written, 'base64');
-  if (written !== size) throw new ImageInputError('INVALID_BASE64', 'imageBase64 is not canonical standard base64');
-  return bytes;
+  return text.decoded;
 }
-
-const EQUALS = 0x3d;
 
 /** Value of each standard base64 symbol, -1 for any other character code below 128. */
 const SYMBOL = new Int8Array(128).fill(-1);
