@@ -4,8 +4,11 @@
  * fresh child process so that its peak RSS is its own:
  *
  *   (a) raw ceiling: a plain ordered scan of the events table with JSON.parse of data and metadata;
- *   (b) projection rebuild: every projection of ALL_PROJECTIONS from position zero through the real
- *       ProjectionRunner over the real SqliteEventStore subscription, into a fresh read-model file;
+ *   (b) projection rebuild: every projection of ALL_PROJECTIONS from position zero into a missing
+ *       read-model file, as the service does it (openReadModels: the initial build in bulk, then the
+ *       real ProjectionRunner over the real SqliteEventStore subscription up to the head);
+ *   (b') the same rebuild by the ProjectionRunner alone (WAL, catch-up transactions): what a
+ *       projection version change or `npm run audit -- rebuild-projections` does on an existing file;
  *   (c) NDJSON replay of the whole log through the audit endpoint's code path (auditNdjsonStream)
  *       into a null sink, with back-pressure.
  *
@@ -27,6 +30,7 @@ import { auditNdjsonStream } from '../src/modules/audit/audit-events/audit-log.r
 import { SqliteEventStore } from '../src/modules/event-store/sqlite/sqlite-event-store';
 import { ALL_PROJECTIONS } from '../src/projections';
 import { ProjectionRunner } from '../src/projections/projection-runner';
+import { openReadModels } from '../src/projections/initial-build';
 import { openReadModelDatabase } from '../src/projections/read-model-database';
 import { writeSyntheticLog } from '../test/support/synthetic-log';
 import { benchLine } from './bench-result';
@@ -93,18 +97,18 @@ async function phaseCeiling(dir: string): Promise<PhaseResult> {
   return { phase: 'ceiling', events: count, seconds, eventsPerSecond: count / seconds, peakRssMb: peakRssMb(), rssSamplesMb: rss.stop(), cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-async function phaseRebuild(dir: string, only?: string): Promise<PhaseResult> {
+async function phaseRebuild(dir: string, only?: string, runnerOnly = false): Promise<PhaseResult> {
   const file = join(dir, `readmodels-${process.pid}.db`);
   const store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock() });
-  const db = openReadModelDatabase(file);
   const projections = only ? ALL_PROJECTIONS.filter((p) => only.split(',').includes(p.name)) : ALL_PROJECTIONS;
+  const rss = sampler();
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const db = runnerOnly ? openReadModelDatabase(file) : (await openReadModels(file, store, projections)).db;
   const runner = new ProjectionRunner(store, db, projections, undefined, {
     catchUpTransactionEvents: process.env.BENCH_TX_EVENTS ? Number(process.env.BENCH_TX_EVENTS) : undefined,
     catchUpTransactionMs: process.env.BENCH_TX_MS ? Number(process.env.BENCH_TX_MS) : undefined,
   });
-  const rss = sampler();
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
   runner.start();
   await runner.waitUntilCaughtUp(3_600_000);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -118,7 +122,7 @@ async function phaseRebuild(dir: string, only?: string): Promise<PhaseResult> {
   db.close();
   await store.close();
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  return { phase: only ? `rebuild ${only}` : 'rebuild', events, seconds, eventsPerSecond: events / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, cpuSeconds: (used.user + used.system) / 1e6 };
+  return { phase: `${runnerOnly ? 'runner rebuild' : 'rebuild'}${only ? ` ${only}` : ''}`, events, seconds, eventsPerSecond: events / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 async function phaseNdjson(dir: string): Promise<PhaseResult> {
@@ -159,7 +163,15 @@ async function main(): Promise<void> {
     const phase = process.argv[phaseIndex + 1];
     const dir = process.argv[phaseIndex + 2];
     const run: ((dir: string, only?: string) => Promise<PhaseResult>) | null =
-      phase === 'ceiling' ? phaseCeiling : phase === 'rebuild' ? phaseRebuild : phase === 'ndjson' ? phaseNdjson : null;
+      phase === 'ceiling'
+        ? phaseCeiling
+        : phase === 'rebuild'
+          ? phaseRebuild
+          : phase === 'runner-rebuild'
+            ? (d: string, o?: string) => phaseRebuild(d, o, true)
+            : phase === 'ndjson'
+              ? phaseNdjson
+              : null;
     if (!run) throw new Error(`unknown phase ${phase}`);
     const result = await run(dir, process.argv[phaseIndex + 3]);
     process.stdout.write(`PHASE ${JSON.stringify(result)}\n`);
@@ -185,17 +197,22 @@ async function main(): Promise<void> {
 
     const ceilings: PhaseResult[] = [];
     const rebuilds: PhaseResult[] = [];
+    const runnerRebuilds: PhaseResult[] = [];
     const ndjsons: PhaseResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}: raw ceiling…\n`);
       ceilings.push(runPhase(dir, 'ceiling'));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: projection rebuild…\n`);
       rebuilds.push(runPhase(dir, 'rebuild'));
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: projection rebuild by the runner alone…\n`);
+      runnerRebuilds.push(runPhase(dir, 'runner-rebuild'));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: NDJSON replay…\n`);
       ndjsons.push(runPhase(dir, 'ndjson'));
     }
     const ceiling = best(ceilings);
     const rebuild = best(rebuilds);
+    const runnerRebuild = best(runnerRebuilds);
+    const runnerRebuildPeak = Math.max(...runnerRebuilds.map((r) => r.peakRssMb));
     const ndjson = best(ndjsons);
     const rebuildPeak = Math.max(...rebuilds.map((r) => r.peakRssMb));
     const ndjsonPeak = Math.max(...ndjsons.map((r) => r.peakRssMb));
@@ -208,6 +225,12 @@ async function main(): Promise<void> {
         `${Math.round(rebuild.eventsPerSecond).toLocaleString('en')} events/s`,
         `${rebuildPeak} MB peak (RSS ${rebuild.rssSamplesMb.join(' → ')})`,
         `${rebuild.seconds.toFixed(2)} s, ${(rebuild.eventsPerSecond / ceiling.eventsPerSecond).toFixed(2)}× ceiling`,
+      ],
+      [
+        '  the same by the runner alone (WAL)',
+        `${Math.round(runnerRebuild.eventsPerSecond).toLocaleString('en')} events/s`,
+        `${runnerRebuildPeak} MB peak`,
+        `${runnerRebuild.seconds.toFixed(2)} s, ${(runnerRebuild.eventsPerSecond / ceiling.eventsPerSecond).toFixed(2)}× ceiling`,
       ],
       [
         'NDJSON replay to a null sink',
@@ -237,6 +260,7 @@ async function main(): Promise<void> {
     const results = [
       { name: 'projection rebuild', value: Math.round(rebuild.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(rebuild.eventsPerSecond / ceiling.eventsPerSecond) },
       { name: 'projection rebuild peak RSS', value: rebuildPeak, unit: 'MB', ceiling: RSS_BUDGET_MB, ratio: round2(rebuildPeak / RSS_BUDGET_MB) },
+      { name: 'projection rebuild by the runner alone', value: Math.round(runnerRebuild.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(runnerRebuild.eventsPerSecond / ceiling.eventsPerSecond) },
       { name: 'ndjson replay peak RSS', value: ndjsonPeak, unit: 'MB', ceiling: RSS_BUDGET_MB, ratio: round2(ndjsonPeak / RSS_BUDGET_MB) },
       { name: 'ndjson replay', value: Math.round(ndjson.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(ndjson.eventsPerSecond / ceiling.eventsPerSecond) },
     ];

@@ -4,7 +4,7 @@ import { EventStore } from '../modules/event-store/event-store.port';
 import { AppLogger } from '../modules/logging/logger';
 import { ALL_PROJECTIONS } from './index';
 import { ProjectionRunner } from './projection-runner';
-import { openReadModelDatabase } from './read-model-database';
+import { openReadModels } from './initial-build';
 import { WalCheckpointer } from './wal-checkpointer';
 import { ReadModels } from './read-models';
 
@@ -46,7 +46,13 @@ export class ProjectionsModule {
     return {
       module: ProjectionsModule,
       providers: [
-        { provide: ReadModels, inject: [AppConfig], useFactory: (config: AppConfig) => new ReadModels(openReadModelDatabase(config.readModelsFile)) },
+        {
+          provide: ReadModels,
+          inject: [AppConfig, EventStore, AppLogger],
+          // A missing file is built from the log in bulk first (see initial-build.ts).
+          useFactory: async (config: AppConfig, store: EventStore, logger: AppLogger) =>
+            new ReadModels((await openReadModels(config.readModelsFile, store, ALL_PROJECTIONS, { log: logger.root.child({ component: 'projections' }) })).db),
+        },
         {
           provide: ProjectionRunner,
           inject: [EventStore, ReadModels, AppLogger],

@@ -11,12 +11,17 @@ export function openReadModelDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
+  configureReadModelConnection(db);
+  return db;
+}
+
+/** The settings of a read-model connection (the journal aside: WAL, set by whoever opens the file). */
+export function configureReadModelConnection(db: Db): void {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('secure_delete = ON');
   db.pragma('cache_size = -65536');
   ensureCheckpointTable(db);
-  return db;
 }
 
 /**

@@ -3,6 +3,8 @@
  * - a runner catching up with a large log is SIGKILLed twice mid-catch-up; after each kill the
  *   read models are a consistent prefix of the log, and after a restart they equal a clean
  *   rebuild from zero, row by row and in event counts (nothing applied twice, nothing skipped);
+ * - an initial build (no journal) is SIGKILLed in the middle; the restart discards the file and
+ *   builds it again, equal to a clean replay;
  * - another process rebuilds every projection on the same file while the service's runner keeps
  *   applying new events: both end up exactly where a clean replay is.
  */
@@ -16,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../src/modules/clock/clock.port';
 import { SqliteEventStore } from '../../src/modules/event-store/sqlite/sqlite-event-store';
 import { ALL_PROJECTIONS } from '../../src/projections';
+import { BUILD_MARKER } from '../../src/projections/initial-build';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { openReadModelDatabase } from '../../src/projections/read-model-database';
 import { verifyProjections } from '../../src/projections/verification/projection-verifier';
@@ -133,6 +136,36 @@ describe('projection runner in a real process: SIGKILL mid-catch-up, concurrent 
       expect(report.projectionsMatch).toBe(true);
       expect(report.eventsReplayed).toBe(EVENTS);
       expect(report.tables.find((t) => t.table === 'history')?.liveRows).toBeGreaterThan(EVENTS / 2);
+    } finally {
+      await store.close();
+    }
+  }, 300_000);
+
+  it('killed in the middle of an initial build (no journal): the restart discards the file, builds it again, and it equals a clean replay', async () => {
+    const readModels = join(dir, 'initial-build-readmodels.db');
+    const args = [join(dir, 'events.db'), readModels, '--initial-build', '--tx-events', '5000'];
+    const child = startChild(script, args);
+    await child.committedAtLeast(5_000);
+    child.process.kill('SIGKILL');
+    const exit = await child.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    // What the kill left is marked as an unfinished build.
+    const left = new Database(readModels, { readonly: true });
+    try {
+      expect(left.prepare(`SELECT name FROM sqlite_master WHERE name = '${BUILD_MARKER}'`).pluck().get()).toBe(BUILD_MARKER);
+    } finally {
+      left.close();
+    }
+
+    const again = startChild(script, args);
+    expect(await again.exited).toMatchObject({ code: 0, signal: null });
+    expect(again.committed[again.committed.length - 1]).toBe(EVENTS);
+    const store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock() });
+    try {
+      const report = await verifyProjections({ store, liveDatabaseFile: readModels, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
+      expect(report.mismatches).toEqual([]);
+      expect(report.projectionsMatch).toBe(true);
+      expect(report.eventsReplayed).toBe(EVENTS);
     } finally {
       await store.close();
     }

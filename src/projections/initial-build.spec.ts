@@ -1,0 +1,145 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SystemClock } from '../modules/clock/clock.port';
+import { EventStoreUnavailableError } from '../modules/event-store/event-store.errors';
+import type { EventStore, StoredEvent } from '../modules/event-store/event-store.port';
+import { SqliteEventStore } from '../modules/event-store/sqlite/sqlite-event-store';
+import { writeSyntheticLog } from '../../test/support/synthetic-log';
+import { ALL_PROJECTIONS } from './index';
+import { BUILD_MARKER, openReadModels } from './initial-build';
+import { ProjectionRunner } from './projection-runner';
+import { verifyProjections } from './verification/projection-verifier';
+
+const EVENTS = 12_000;
+
+function tables(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+function checkpoints(db: Database.Database): Map<string, number | null> {
+  return new Map(db.prepare('SELECT name, commit_position FROM projection_checkpoints').raw(true).all() as [string, number | null][]);
+}
+
+/** A store whose readAll fails after `after` events (the store going away mid-build). */
+function failingAfter(store: EventStore, after: number): EventStore {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== 'readAll') return Reflect.get(target, key, receiver);
+      return (options: Parameters<EventStore['readAll']>[0]) => ({
+        async *[Symbol.asyncIterator](): AsyncGenerator<StoredEvent> {
+          let n = 0;
+          for await (const event of target.readAll(options)) {
+            if (n++ === after) throw new EventStoreUnavailableError('store gone');
+            yield event;
+          }
+        },
+      });
+    },
+  });
+}
+
+describe('openReadModels: a missing read-model file is built from the log in bulk', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pm-initial-build-'));
+    writeSyntheticLog(join(dir, 'events.db'), { events: EVENTS, subjects: 800, seed: 17 });
+    store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock(), pollIntervalMs: 20 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds every projection up to the head, equal row by row to a replay, and leaves an ordinary WAL file', async () => {
+    const file = join(dir, 'built.db');
+    const progress: number[] = [];
+    const { db, build } = await openReadModels(file, store, ALL_PROJECTIONS, { transactionEvents: 5_000, onProgress: (n) => progress.push(n) });
+    try {
+      expect(build?.events).toBe(EVENTS);
+      expect(progress).toEqual([5_000, 10_000, EVENTS]);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(tables(file)).not.toContain(BUILD_MARKER);
+      for (const [, position] of checkpoints(db)) expect(position).toBe(EVENTS);
+      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
+      expect(report.mismatches).toEqual([]);
+      expect(report.projectionsMatch).toBe(true);
+      expect(report.tables.find((t) => t.table === 'history')?.liveRows).toBeGreaterThan(EVENTS / 2);
+
+      // The runner goes on from the build's checkpoints: nothing applied twice, new events applied.
+      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
+      runner.start();
+      await runner.waitUntilCaughtUp();
+      expect(runner.status().projections.every((p) => p.checkpoint?.commit === String(EVENTS))).toBe(true);
+      await runner.close();
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+
+  it('opens an existing file as it is', async () => {
+    const file = join(dir, 'existing.db');
+    const first = await openReadModels(file, store, ALL_PROJECTIONS);
+    first.db.prepare(`UPDATE images SET status = 'edited-by-test' WHERE rowid = (SELECT MIN(rowid) FROM images)`).run();
+    first.db.close();
+    const again = await openReadModels(file, store, ALL_PROJECTIONS);
+    try {
+      expect(again.build).toBeNull();
+      expect(again.db.prepare(`SELECT COUNT(*) FROM images WHERE status = 'edited-by-test'`).pluck().get()).toBe(1);
+    } finally {
+      again.db.close();
+    }
+  }, 120_000);
+
+  it('a file left by an interrupted build (its marker still there), or one SQLite cannot read, is discarded and built again', async () => {
+    const interrupted = join(dir, 'interrupted.db');
+    const partial = new Database(interrupted);
+    partial.exec(`CREATE TABLE ${BUILD_MARKER} (started INTEGER NOT NULL); CREATE TABLE images (image_id TEXT PRIMARY KEY)`);
+    partial.close();
+    const corrupt = join(dir, 'corrupt.db');
+    writeFileSync(corrupt, Buffer.alloc(64 * 1024, 0x5a));
+    for (const file of [interrupted, corrupt]) {
+      const { db, build } = await openReadModels(file, store, ALL_PROJECTIONS);
+      try {
+        expect(build?.events).toBe(EVENTS);
+        expect(tables(file)).not.toContain(BUILD_MARKER);
+        const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
+        expect(report.projectionsMatch).toBe(true);
+      } finally {
+        db.close();
+      }
+    }
+  }, 120_000);
+
+  it('when the log cannot be read, the partial build is dropped and an empty file is left for the runner to catch up', async () => {
+    const file = join(dir, 'store-down.db');
+    const { db, build } = await openReadModels(file, failingAfter(store, 3_000), ALL_PROJECTIONS, { transactionEvents: 1_000 });
+    try {
+      expect(build).toBeNull();
+      expect(tables(file)).not.toContain(BUILD_MARKER);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.prepare('SELECT COUNT(*) FROM projection_checkpoints').pluck().get()).toBe(0);
+      // The store is back: the runner builds everything the ordinary way.
+      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
+      runner.start();
+      await runner.waitUntilCaughtUp();
+      await runner.close();
+      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
+      expect(report.projectionsMatch).toBe(true);
+      expect(report.eventsReplayed).toBe(EVENTS);
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+});
