@@ -30,6 +30,10 @@ export const accessLogProjection: Projection = {
   version: 1,
   eventTypes: ACCESS_EVENT_TYPES,
   tables: [{ name: 'access_log', orderBy: 'commit_position, prepare_position' }],
+  queryIndexes: [
+    'CREATE INDEX IF NOT EXISTS access_log_by_subject ON access_log (subject_id, commit_position, prepare_position)',
+    'CREATE INDEX IF NOT EXISTS access_log_by_actor ON access_log (actor, commit_position, prepare_position)',
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS access_log (
       commit_position INTEGER NOT NULL,
@@ -43,8 +47,6 @@ export const accessLogProjection: Projection = {
       type TEXT NOT NULL,
       UNIQUE (commit_position, prepare_position)
     )`);
-    db.exec('CREATE INDEX IF NOT EXISTS access_log_by_subject ON access_log (subject_id, commit_position, prepare_position)');
-    db.exec('CREATE INDEX IF NOT EXISTS access_log_by_actor ON access_log (actor, commit_position, prepare_position)');
   },
   apply(db, event) {
     const data = event.data;

@@ -15,6 +15,9 @@ export const artworksProjection: Projection = {
   version: 1,
   eventTypes: ['ArtworkGenerated', 'ArtworkDeleted'],
   tables: [{ name: 'artworks', orderBy: 'artwork_id' }],
+  queryIndexes: [
+    'CREATE INDEX IF NOT EXISTS artworks_by_subject ON artworks (subject_id, created_at, artwork_id)',
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS artworks (
       artwork_id TEXT PRIMARY KEY,
@@ -30,7 +33,6 @@ export const artworksProjection: Projection = {
       deleted_at TEXT,
       delete_reason TEXT
     )`);
-    db.exec('CREATE INDEX IF NOT EXISTS artworks_by_subject ON artworks (subject_id, created_at, artwork_id)');
   },
   apply(db, event) {
     const q = sql(db);

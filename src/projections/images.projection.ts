@@ -22,6 +22,9 @@ export const imagesProjection: Projection = {
   version: 1,
   eventTypes: ['ImageUploaded', 'JobCompleted', 'ImageDeleted'],
   tables: [{ name: 'images', orderBy: 'image_id' }],
+  queryIndexes: [
+    'CREATE INDEX IF NOT EXISTS images_by_subject ON images (subject_id, uploaded_at, image_id)',
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS images (
       image_id TEXT PRIMARY KEY,
@@ -35,7 +38,6 @@ export const imagesProjection: Projection = {
       deleted_at TEXT,
       delete_reason TEXT
     )`);
-    db.exec('CREATE INDEX IF NOT EXISTS images_by_subject ON images (subject_id, uploaded_at, image_id)');
   },
   apply(db, event) {
     const q = sql(db);

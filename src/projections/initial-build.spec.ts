@@ -72,6 +72,11 @@ describe('openReadModels: a missing read-model file is built from the log in bul
       expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
       expect(tables(file)).not.toContain(BUILD_MARKER);
       for (const [, position] of checkpoints(db)) expect(position).toBe(EVENTS);
+      // The query indexes left out during the build exist at its end, as in a file the runner filled.
+      const indexes = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
+      const queryIndexes = ALL_PROJECTIONS.flatMap((p) => p.queryIndexes ?? []).map((sql) => /INDEX IF NOT EXISTS (\w+)/.exec(sql)?.[1]);
+      expect(queryIndexes.length).toBeGreaterThanOrEqual(10);
+      for (const name of queryIndexes) expect(indexes.has(name as string), name).toBe(true);
       const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
       expect(report.mismatches).toEqual([]);
       expect(report.projectionsMatch).toBe(true);

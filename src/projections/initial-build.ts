@@ -17,7 +17,8 @@ import { configureReadModelConnection, openReadModelDatabase } from './read-mode
  * Nobody reads a file that does not exist yet, so it is built first, before the service uses it:
  * no journal, no fsync, a commit every BUILD_TRANSACTION_EVENTS events (dirty pages are written
  * once), the same projections through the same ProjectionApplier, checkpoints in the same
- * transactions as the rows. At the end the file is made durable (one fsync), turned to WAL and
+ * transactions as the rows, and the indexes only readers use (Projection.queryIndexes) created at
+ * the end, each by one sort of its finished table rather than grown in random order. At the end the file is made durable (one fsync), turned to WAL and
  * handed to the runner, which goes on live from the checkpoints.
  *
  * Without a journal a crash mid-build can leave the file inconsistent, so the build is marked: a
@@ -91,7 +92,7 @@ async function buildFromLog(
   onProgress?: (events: number) => void,
 ): Promise<InitialBuild> {
   const started = process.hrtime.bigint();
-  const applier = new ProjectionApplier(db, projections);
+  const applier = new ProjectionApplier(db, projections, undefined, true);
   let events = 0;
   let inTransaction = 0;
   let page: StoredEvent[] = [];
@@ -115,6 +116,8 @@ async function buildFromLog(
     events += page.length;
     applier.commit();
     onProgress?.(events);
+    // Indexes only readers use, on the full tables: one sort each.
+    db.transaction(() => applier.createAllQueryIndexes())();
   } catch (error) {
     applier.rollback();
     throw error;

@@ -29,6 +29,10 @@ export const jobsProjection: Projection = {
     { name: 'jobs', orderBy: 'job_id' },
     { name: 'job_temp_files', orderBy: 'job_id, object_key' },
   ],
+  queryIndexes: [
+    `CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, lease_until, queued_at)`,
+    `CREATE INDEX IF NOT EXISTS jobs_by_subject ON jobs (subject_id, status)`,
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS jobs (
       job_id TEXT PRIMARY KEY,
@@ -49,8 +53,6 @@ export const jobsProjection: Projection = {
       correction_of TEXT,
       request_id TEXT
     )`);
-    db.exec(`CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, lease_until, queued_at)`);
-    db.exec(`CREATE INDEX IF NOT EXISTS jobs_by_subject ON jobs (subject_id, status)`);
     db.exec(`CREATE TABLE IF NOT EXISTS job_temp_files (
       job_id TEXT NOT NULL,
       object_key TEXT NOT NULL,

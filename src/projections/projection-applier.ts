@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { comparePositions, type Position, type StoredEvent } from '../modules/event-store/event-store.port';
-import { dropTables, type Projection } from './projection';
+import { createQueryIndexes, dropTables, type Projection } from './projection';
 import { ensureCheckpointTable } from './read-model-database';
 
 /** One projection and where it stands in the log. */
@@ -63,6 +63,8 @@ export class ProjectionApplier {
     readonly db: Database,
     projections: readonly Projection[],
     private readonly onVersionChange?: (projection: Projection, from: number) => void,
+    /** Leave the projections' query indexes out (an initial build creates them at its end: createAllQueryIndexes). */
+    private readonly deferQueryIndexes = false,
   ) {
     const names = new Set<string>();
     for (const p of projections) {
@@ -112,7 +114,7 @@ export class ProjectionApplier {
         this.reset([t.projection.name]);
         continue;
       }
-      t.projection.setup(this.db);
+      this.setup(t.projection);
       if (!row) insert.run(t.projection.name, t.projection.version);
       t.checkpoint = row && row.commit_position !== null && row.prepare_position !== null ? { commit: row.commit_position, prepare: row.prepare_position } : null;
       t.eventsApplied = row ? Number(row.events_applied) : 0;
@@ -130,7 +132,7 @@ export class ProjectionApplier {
       if (names && !names.includes(t.projection.name)) continue;
       this.db.transaction(() => {
         dropTables(this.db, t.projection);
-        t.projection.setup(this.db);
+        this.setup(t.projection);
         upsert.run(t.projection.name, t.projection.version);
       }).immediate();
       t.checkpoint = null;
@@ -256,6 +258,16 @@ export class ProjectionApplier {
     if (!this.open) return;
     this.open = false;
     if (this.db.inTransaction) this.rollbackStatement.run();
+  }
+
+  /** Every projection's query indexes (after a build that deferred them). */
+  createAllQueryIndexes(): void {
+    for (const t of this.tracked) createQueryIndexes(this.db, t.projection);
+  }
+
+  private setup(projection: Projection): void {
+    projection.setup(this.db);
+    if (!this.deferQueryIndexes) createQueryIndexes(this.db, projection);
   }
 
   private assertNoTransaction(): void {

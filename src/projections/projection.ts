@@ -15,8 +15,14 @@ export interface Projection {
   readonly eventTypes: readonly string[];
   /** Tables owned, with the columns that order their rows for a comparison. */
   readonly tables: readonly { readonly name: string; readonly orderBy: string }[];
-  /** Creates the tables and indexes (idempotent). */
+  /** Creates the tables and the indexes `apply` needs (idempotent). */
   setup(db: Database): void;
+  /**
+   * Indexes only readers use (`apply` never needs them): `CREATE INDEX IF NOT EXISTS` statements,
+   * run after `setup` (createQueryIndexes). An initial build creates them once its tables are full:
+   * one sort of the finished table instead of a b-tree grown in random order row by row.
+   */
+  readonly queryIndexes?: readonly string[];
   /**
    * Applies one event inside the runner's transaction. Must not throw for well-formed events of
    * its types; unknown shapes are ignored.
@@ -36,6 +42,11 @@ export function statements<T extends Record<string, string>>(sql: T): (db: Datab
     }
     return prepared;
   };
+}
+
+/** Creates the projection's query indexes (idempotent). */
+export function createQueryIndexes(db: Database, projection: Projection): void {
+  for (const sql of projection.queryIndexes ?? []) db.exec(sql);
 }
 
 export function dropTables(db: Database, projection: Projection): void {

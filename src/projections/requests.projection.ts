@@ -29,6 +29,10 @@ export const requestsProjection: Projection = {
   version: 1,
   eventTypes: ['RightsRequestReceived', 'RightsRequestProcessingStarted', 'RightsRequestFulfilled', 'RightsRequestRejected', 'RightsRequestOverdue', 'DataExported'],
   tables: [{ name: 'rights_requests', orderBy: 'request_id' }],
+  queryIndexes: [
+    'CREATE INDEX IF NOT EXISTS rights_requests_by_subject ON rights_requests (subject_id, commit_position, prepare_position)',
+    'CREATE INDEX IF NOT EXISTS rights_requests_open ON rights_requests (status, due_at)',
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS rights_requests (
       request_id TEXT PRIMARY KEY,
@@ -56,8 +60,6 @@ export const requestsProjection: Projection = {
       commit_position INTEGER NOT NULL,
       prepare_position INTEGER NOT NULL
     )`);
-    db.exec('CREATE INDEX IF NOT EXISTS rights_requests_by_subject ON rights_requests (subject_id, commit_position, prepare_position)');
-    db.exec('CREATE INDEX IF NOT EXISTS rights_requests_open ON rights_requests (status, due_at)');
   },
   apply(db, event) {
     const q = sql(db);

@@ -106,6 +106,10 @@ export const retentionLedgerProjection: Projection = {
     { name: 'retention_oplog_streams', orderBy: 'stream' },
     { name: 'retention_oplog_purges', orderBy: 'event_id' },
   ],
+  queryIndexes: [
+    `CREATE INDEX IF NOT EXISTS retention_ledger_withdrawn ON retention_ledger (rule, withdrawn_ms, item) WHERE state = 'pending' AND withdrawn_ms IS NOT NULL`,
+    'CREATE INDEX IF NOT EXISTS retention_ledger_by_object ON retention_ledger (object_key) WHERE object_key IS NOT NULL',
+  ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS retention_ledger (
       rule TEXT NOT NULL,
@@ -131,10 +135,8 @@ export const retentionLedgerProjection: Projection = {
     // (pending rows only): closing an item removes one index entry instead of moving it, and the
     // index stays as small as the backlog.
     db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_pending ON retention_ledger (rule, clock_start_ms, item) WHERE state = 'pending'`);
-    db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_withdrawn ON retention_ledger (rule, withdrawn_ms, item) WHERE state = 'pending' AND withdrawn_ms IS NOT NULL`);
     db.exec('CREATE INDEX IF NOT EXISTS retention_ledger_by_subject ON retention_ledger (subject_id, rule, purpose)');
     db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_temp_by_job ON retention_ledger (resource) WHERE rule = 'temp-files'`);
-    db.exec('CREATE INDEX IF NOT EXISTS retention_ledger_by_object ON retention_ledger (object_key) WHERE object_key IS NOT NULL');
     db.exec(`CREATE TABLE IF NOT EXISTS retention_job_ends (
       job_id TEXT PRIMARY KEY,
       ended_at TEXT NOT NULL,
