@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { DecryptionFailedError } from './crypto.errors';
+import { fillRandom } from './random-pool';
 
 /** AES-256-GCM with a 96-bit random IV and a full 128-bit tag: the one primitive of the module. */
 export const AES_256_GCM = 'aes-256-gcm';
@@ -22,8 +23,8 @@ export function assertKey(key: Buffer): void {
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer, headerLength = 0): Buffer {
   assertKey(key);
   const out = Buffer.allocUnsafe(headerLength + SEAL_OVERHEAD + plaintext.length);
-  const iv = randomBytes(IV_LENGTH);
-  iv.copy(out, headerLength);
+  fillRandom(out, headerLength, IV_LENGTH);
+  const iv = out.subarray(headerLength, headerLength + IV_LENGTH);
   const cipher = createCipheriv(AES_256_GCM, key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(aad);
   let offset = headerLength + SEAL_OVERHEAD;

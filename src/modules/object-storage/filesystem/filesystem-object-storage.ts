@@ -90,7 +90,7 @@ export class FilesystemObjectStorage extends ObjectStorage {
   async put(key: string, body: Buffer, _options?: PutObjectOptions): Promise<void> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    const temp = path.join(dir, `.${path.basename(target)}.${tempTag()}${TEMP_SUFFIX}`);
     try {
       await this.writeTempFile(dir, temp, body);
       try {
@@ -433,6 +433,17 @@ function unlinkQuietly(file: string): void {
   } catch {
     // Best effort: a leftover temp file is removed by the orphan sweep (removeAbandonedWrites).
   }
+}
+
+/**
+ * The 16 hex digits of a temp file name (TEMP_FILE): 8 random per process, 8 of a counter per
+ * write (no random draw per put; two processes collide only if their random halves match).
+ */
+const PROCESS_TAG = randomBytes(4).toString('hex');
+let tempCounter = 0;
+function tempTag(): string {
+  tempCounter = (tempCounter + 1) >>> 0;
+  return `${PROCESS_TAG}${tempCounter.toString(16).padStart(8, '0')}`;
 }
 
 /** Objects up to this size are read inline (see the class comment); larger ones on the thread pool. */
