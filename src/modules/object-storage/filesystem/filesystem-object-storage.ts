@@ -1,6 +1,6 @@
 import { eachBounded } from '../../../common/async/each-bounded';
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsync as fsyncCallback, openSync, readFile as readFileCallback, readSync, renameSync, unlinkSync, writeSync, type Dirent } from 'node:fs';
+import { closeSync, fstatSync, fsync as fsyncCallback, openSync, readFile as readFileCallback, readSync, renameSync, unlinkSync, write as writeCallback, writeSync, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assertValidObjectKeyPrefix } from '../object-key-prefix';
@@ -71,11 +71,12 @@ const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
  * libuv's pool (a wake-up of a pool thread, then of the event loop), and on a virtual machine
  * those wake-ups cost far more than the calls (measured with perf under the content-read load:
  * ~30% of the service's CPU was spent switching threads, with fs.readFile's four hops per read).
- * So the calls that only touch the page cache or metadata run inline: `get` of an object up to
- * INLINE_READ_MAX_BYTES (open, fstat, read, close: tens of microseconds for a 50 KiB image), and
- * in `put` the open, write, close and rename. Only the waits for the disk, the fsyncs of the file
- * and of its directory, go to the pool: two hops per put instead of nine, and none for a read
- * instead of four. Larger objects are read on the pool.
+ * So the calls that only touch the page cache or metadata run inline, for objects up to
+ * INLINE_IO_MAX_BYTES: `get` (open, fstat, read, close: tens of microseconds for a 50 KiB image)
+ * and in `put` the open, write, close and rename. Only the waits for the disk, the fsyncs of the
+ * file and of its directory, go to the pool: two hops per put instead of nine, and none for a read
+ * instead of four. Larger objects are read and written on the pool (a 10 MiB copy would hold the
+ * event loop for milliseconds).
  */
 export class FilesystemObjectStorage extends ObjectStorage {
   readonly kind = 'filesystem';
@@ -216,7 +217,11 @@ export class FilesystemObjectStorage extends ObjectStorage {
   private async writeTempFile(dir: string, temp: string, body: Buffer): Promise<void> {
     const fd = await this.openTempFile(dir, temp);
     try {
-      for (let written = 0; written < body.length; ) written += writeSync(fd, body, written, body.length - written);
+      if (body.length <= INLINE_IO_MAX_BYTES) {
+        for (let written = 0; written < body.length; ) written += writeSync(fd, body, written, body.length - written);
+      } else {
+        for (let written = 0; written < body.length; ) written += await writeFd(fd, body, written);
+      }
       await fsyncFd(fd);
     } catch (err) {
       closeQuietly(fd);
@@ -415,6 +420,11 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** One write on the thread pool (for objects larger than INLINE_IO_MAX_BYTES): the bytes written. */
+function writeFd(fd: number, body: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => writeCallback(fd, body, offset, body.length - offset, null, (err, written) => (err ? reject(err) : resolve(written))));
+}
+
 function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsyncCallback(fd, (err) => (err ? reject(err) : resolve())));
 }
@@ -446,16 +456,16 @@ function tempTag(): string {
   return `${PROCESS_TAG}${tempCounter.toString(16).padStart(8, '0')}`;
 }
 
-/** Objects up to this size are read inline (see the class comment); larger ones on the thread pool. */
-const INLINE_READ_MAX_BYTES = 1024 * 1024;
+/** Objects up to this size are read and written inline (see the class comment); larger ones on the thread pool. */
+const INLINE_IO_MAX_BYTES = 1024 * 1024;
 
-/** The whole file read inline, or null when it is larger than INLINE_READ_MAX_BYTES (nothing read then). */
+/** The whole file read inline, or null when it is larger than INLINE_IO_MAX_BYTES (nothing read then). */
 function readSmallFileInline(file: string): Buffer | null {
   const fd = openSync(file, 'r');
   try {
     const stats = fstatSync(fd);
     if (stats.isDirectory()) throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), { code: 'EISDIR' });
-    if (stats.size > INLINE_READ_MAX_BYTES) return null;
+    if (stats.size > INLINE_IO_MAX_BYTES) return null;
     const buffer = Buffer.allocUnsafe(stats.size);
     let offset = 0;
     while (offset < stats.size) {
