@@ -93,6 +93,31 @@ describe('openReadModels: a missing read-model file is built from the log in bul
     }
   }, 120_000);
 
+  it('holds the file exclusively while it has no journal: another connection is refused, not let in', async () => {
+    const file = join(dir, 'exclusive.db');
+    const building = openReadModels(file, store, ALL_PROJECTIONS);
+    // The build has started (its marker is written, the lock taken) before openReadModels yields.
+    const other = new Database(file, { timeout: 0 });
+    try {
+      expect(() => other.prepare('SELECT name FROM sqlite_master').all()).toThrow(expect.objectContaining({ code: 'SQLITE_BUSY' }));
+    } finally {
+      other.close();
+    }
+    const { db, build } = await building;
+    try {
+      expect(build?.events).toBe(EVENTS);
+      // Built: an ordinary WAL file that others may open again.
+      const after = new Database(file, { readonly: true });
+      try {
+        expect(after.prepare('SELECT COUNT(*) FROM projection_checkpoints').pluck().get()).toBe(ALL_PROJECTIONS.length);
+      } finally {
+        after.close();
+      }
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+
   it('opens an existing file as it is', async () => {
     const file = join(dir, 'existing.db');
     const first = await openReadModels(file, store, ALL_PROJECTIONS);

@@ -63,6 +63,9 @@ export async function openReadModels(
   try {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
+    // Nobody else may open the file while it has no journal (another instance misconfigured onto
+    // the same file, the audit CLI): they get SQLITE_BUSY instead of a half-built file.
+    db.pragma('locking_mode = EXCLUSIVE');
     // Rows of erased subjects deleted during the build are overwritten, as in the live file.
     db.pragma('secure_delete = ON');
     db.pragma('cache_size = -65536');
@@ -71,6 +74,7 @@ export async function openReadModels(
     const build = await buildFromLog(db, store, projections, options.transactionEvents ?? BUILD_TRANSACTION_EVENTS, options.onProgress);
     // The last commit flushes everything before it to the disk, then the file is an ordinary read model.
     db.pragma('synchronous = FULL');
+    db.pragma('locking_mode = NORMAL'); // the exclusive lock goes with the next commit
     db.exec(`DROP TABLE ${BUILD_MARKER}`);
     db.pragma('journal_mode = WAL');
     configureReadModelConnection(db);
