@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { fillRandom } from '../random/random-pool';
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -18,9 +18,8 @@ export function uuidV7From(ms: number, random: ArrayLike<number>): string {
   return s;
 }
 
-const POOL_IDS = 256;
-const pool = Buffer.alloc(10 * POOL_IDS);
-let poolNext = POOL_IDS;
+/** The random part of the id being minted (10 bytes, from the shared pool). */
+const random = Buffer.alloc(10);
 let lastMs = -1;
 let sequence = 0;
 
@@ -36,12 +35,7 @@ let sequence = 0;
  * (no decision depends on them), and tests that move the clock must not produce clashing ids.
  */
 export function newId(): string {
-  if (poolNext === POOL_IDS) {
-    randomFillSync(pool);
-    poolNext = 0;
-  }
-  const random = pool.subarray(poolNext * 10, poolNext * 10 + 10);
-  poolNext++;
+  fillRandom(random, 0, 10);
   let ms = Date.now();
   if (ms <= lastMs) {
     sequence++;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { DecryptionFailedError } from './crypto.errors';
-import { fillRandom } from './random-pool';
+import { fillRandom } from '../../common/random/random-pool';
 
 /** AES-256-GCM with a 96-bit random IV and a full 128-bit tag: the one primitive of the module. */
 export const AES_256_GCM = 'aes-256-gcm';

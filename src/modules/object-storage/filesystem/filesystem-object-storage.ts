@@ -398,9 +398,8 @@ export class FilesystemObjectStorage extends ObjectStorage {
 }
 
 /**
- * The whole file, through the callback API: on the content-read hot path it costs about half the
- * CPU of `fs.promises.readFile` (no FileHandle objects and their close tracking; measured ~60 µs
- * against ~120 µs per 50 KiB object), with the same open/fstat/read/close on the thread pool.
+ * The whole file on the thread pool, for objects over INLINE_IO_MAX_BYTES: through the callback
+ * API, about half the CPU of `fs.promises.readFile` (no FileHandle objects and their close tracking).
  */
 function readWholeFile(file: string): Promise<Buffer> {
   return new Promise((resolve, reject) => readFileCallback(file, (err, data) => (err ? reject(err) : resolve(data))));

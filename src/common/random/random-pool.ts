@@ -1,8 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 
 /**
- * Fresh CSPRNG bytes for small, frequent needs (the 12-byte IV of every encryption), drawn from a
- * pool refilled 4 KiB at a time: one call into OpenSSL per ~340 IVs instead of one each. Measured
+ * Fresh CSPRNG bytes for small, frequent needs (the 12-byte IV of every encryption, the 10 random
+ * bytes of every id), drawn from one pool refilled 4 KiB at a time: one call into OpenSSL per ~340
+ * IVs instead of one each. Measured
  * under the upload load of `npm run bench:api`, `randomBytes(12)` cost ~60 µs of the event loop per
  * call. Every byte is handed out once; the same bytes a `randomBytes` call would have drawn.
  */
