@@ -54,6 +54,8 @@ export class ProjectionApplier {
   /** State inside the open transaction, indexed like `tracked`. */
   private readonly pendingCheckpoint: (Position | null)[];
   private readonly pendingApplied: number[];
+  /** Each projection's memo for the open transaction (Projection.apply), indexed like `tracked`. */
+  private readonly memos: Map<string, unknown>[];
   /** Scratch state of one applyOpen call. */
   private readonly from: number[];
   private readonly to: number[];
@@ -82,6 +84,7 @@ export class ProjectionApplier {
     });
     this.pendingCheckpoint = this.tracked.map(() => null);
     this.pendingApplied = this.tracked.map(() => 0);
+    this.memos = this.tracked.map(() => new Map<string, unknown>());
     this.from = this.tracked.map(() => 0);
     this.to = this.tracked.map(() => 0);
     this.selectCheckpoints = db
@@ -185,6 +188,7 @@ export class ProjectionApplier {
     for (let i = 0; i < this.tracked.length; i++) {
       this.pendingCheckpoint[i] = this.tracked[i].checkpoint;
       this.pendingApplied[i] = this.tracked[i].eventsApplied;
+      this.memos[i].clear();
     }
   }
 
@@ -216,6 +220,7 @@ export class ProjectionApplier {
     const db = this.db;
     const tracked = this.tracked;
     const applied = this.pendingApplied;
+    const memos = this.memos;
     for (let e = 0; e < n; e++) {
       const event = events[e];
       const handlers = this.byType.get(event.type);
@@ -223,17 +228,34 @@ export class ProjectionApplier {
       for (let h = 0; h < handlers.length; h++) {
         const i = handlers[h];
         if (e < from[i] || e >= to[i]) continue;
-        tracked[i].projection.apply(db, event);
+        tracked[i].projection.apply(db, event, memos[i]);
         applied[i]++;
       }
     }
     for (let i = 0; i < tracked.length; i++) if (to[i] > from[i]) this.pendingCheckpoint[i] = events[to[i] - 1].position;
   }
 
+  /**
+   * Inside the open transaction: every projection has seen the log up to `position` (a filtered
+   * read skipped the events of other types). Moves the checkpoints that are behind it; none moves back.
+   */
+  advanceTo(position: Position): void {
+    if (!this.open) throw new Error('No open projection transaction');
+    for (let i = 0; i < this.tracked.length; i++) {
+      const cp = this.pendingCheckpoint[i];
+      if (cp === null || comparePositions(cp, position) < 0) this.pendingCheckpoint[i] = position;
+    }
+  }
+
   /** Writes the checkpoints that moved and commits: rows and checkpoints become durable together. */
   commit(): void {
     if (!this.open) throw new Error('No open projection transaction');
     try {
+      for (let i = 0; i < this.tracked.length; i++) {
+        const flush = this.tracked[i].projection.flush;
+        if (flush && this.memos[i].size > 0) flush.call(this.tracked[i].projection, this.db, this.memos[i]);
+        this.memos[i].clear();
+      }
       for (let i = 0; i < this.tracked.length; i++) {
         const t = this.tracked[i];
         const cp = this.pendingCheckpoint[i];
@@ -257,6 +279,7 @@ export class ProjectionApplier {
   rollback(): void {
     if (!this.open) return;
     this.open = false;
+    for (const memo of this.memos) memo.clear();
     if (this.db.inTransaction) this.rollbackStatement.run();
   }
 

@@ -24,10 +24,23 @@ export interface Projection {
    */
   readonly queryIndexes?: readonly string[];
   /**
+   * Relative cost of building it from the log (default 1): an initial build spread over several
+   * threads balances its lanes by it (planLanes). Measured: `BENCH_BREAKDOWN=1 npm run bench:replay`
+   * rebuilds every projection alone.
+   */
+  readonly buildWeight?: number;
+  /**
    * Applies one event inside the runner's transaction. Must not throw for well-formed events of
    * its types; unknown shapes are ignored.
+   *
+   * `memo` (given by the ProjectionApplier; absent when a test calls `apply` alone) is this
+   * projection's scratch state for the open transaction: empty at its start, dropped at its end.
+   * A projection may keep there what it wrote, so that the next events of the same transaction
+   * need not read it back, and write the last state once in `flush`.
    */
-  apply(db: Database, event: StoredEvent): void;
+  apply(db: Database, event: StoredEvent, memo?: Map<string, unknown>): void;
+  /** Writes what `apply` kept in `memo`: called by the applier before every commit, inside the transaction. */
+  flush?(db: Database, memo: Map<string, unknown>): void;
 }
 
 /** Prepared statements per database, created on first use (projections run on several databases: live and scratch). */

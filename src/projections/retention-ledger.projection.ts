@@ -1,3 +1,4 @@
+import type { Database } from 'better-sqlite3';
 import type { StoredEvent } from '../modules/event-store/event-store.port';
 import type { Projection } from './projection';
 import { num, occurredAt, statements, str } from './projection';
@@ -35,6 +36,11 @@ const TEMP = 'temp-files';
 const OPLOG = 'operation-logs';
 const ARTWORK = 'artworks';
 
+const OPLOG_ROWS_PER_STATEMENT = 40;
+const OPLOG_MEMO_ENTRIES = 10 * OPLOG_ROWS_PER_STATEMENT;
+const OPLOG_MEMO_STREAMS = 50_000;
+const OPLOG_MEMO_KEY = 'oplog';
+
 const sql = statements({
   insertItem: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
@@ -64,7 +70,23 @@ const sql = statements({
                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
   erasedEntries: `DELETE FROM retention_ledger WHERE subject_id = ? AND rule = 'operation-logs'`,
   erasedStream: `DELETE FROM retention_oplog_streams WHERE stream = ?`,
+  oplogEntries: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
+                 VALUES ${Array.from({ length: OPLOG_ROWS_PER_STATEMENT }, () => `('operation-logs', ?, ?, ?, NULL, NULL, ?, ?, 'entry', 'pending')`).join(', ')}
+                 ON CONFLICT(rule, item) DO NOTHING`,
 });
+
+/**
+ * Operation-log entries (a third of the events this projection handles) go through the applier's
+ * memo: entries are written OPLOG_ROWS_PER_STATEMENT to a statement, and each stream's newest
+ * entry once per transaction instead of an upsert per entry. Everything that reads or deletes
+ * operation-log rows (a purge, an erasure) writes the memo first, and so does the commit (flush).
+ */
+interface OplogMemo {
+  /** item, subject_id, resource, clock_start, clock_start_ms of entries not written yet. */
+  readonly entries: unknown[];
+  /** stream → its subject and newest entry (ms) in this transaction. */
+  readonly streams: Map<string, { readonly subjectId: string; lastMs: number }>;
+}
 
 /** Epoch ms of an ISO time, or null. Pure (no clock). */
 export function epochMs(iso: string | null | undefined): number | null {
@@ -99,6 +121,7 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
 export const retentionLedgerProjection: Projection = {
   name: 'retention-ledger',
   version: 2,
+  buildWeight: 9.5,
   eventTypes: RETENTION_LEDGER_EVENT_TYPES,
   tables: [
     { name: 'retention_ledger', orderBy: 'rule, item' },
@@ -159,7 +182,7 @@ export const retentionLedgerProjection: Projection = {
       mode TEXT NOT NULL
     ) WITHOUT ROWID`);
   },
-  apply(db, event) {
+  apply(db, event, memo) {
     const q = sql(db);
     const at = occurredAt(event);
     const atMs = epochMs(at);
@@ -239,8 +262,18 @@ export const retentionLedgerProjection: Projection = {
       case 'ProcessingLogged': {
         const subjectId = str(data.subjectId);
         if (!subjectId || !event.stream.startsWith('oplog-')) return;
-        q.insertItem.run(OPLOG, event.id, subjectId, event.stream, null, null, at, atMs, 'entry');
-        q.oplogStream.run(event.stream, subjectId, atMs);
+        if (memo === undefined) {
+          q.insertItem.run(OPLOG, event.id, subjectId, event.stream, null, null, at, atMs, 'entry');
+          q.oplogStream.run(event.stream, subjectId, atMs);
+          break;
+        }
+        const m = oplogMemoOf(memo);
+        m.entries.push(event.id, subjectId, event.stream, at, atMs);
+        const stream = m.streams.get(event.stream);
+        if (stream === undefined) m.streams.set(event.stream, { subjectId, lastMs: atMs });
+        else if (atMs > stream.lastMs) stream.lastMs = atMs;
+        if (m.entries.length >= OPLOG_MEMO_ENTRIES * 5) writeOplogEntries(db, m);
+        if (m.streams.size >= OPLOG_MEMO_STREAMS) writeOplog(db, m);
         break;
       }
       case 'OperationLogsPurged': {
@@ -248,6 +281,7 @@ export const retentionLedgerProjection: Projection = {
         const maxAgeSeconds = num(data.maxAgeSeconds);
         if (purgedAtMs === null || maxAgeSeconds === null) return;
         const cutoff = purgedAtMs - maxAgeSeconds * 1000;
+        if (memo) writeOplogMemo(db, memo);
         q.purgeEntries.run(cutoff);
         q.purgeStreams.run(cutoff);
         q.purgeRecorded.run(
@@ -264,10 +298,48 @@ export const retentionLedgerProjection: Projection = {
       case 'SubjectErased': {
         const subjectId = str(data.subjectId);
         if (!subjectId || data.operationLogTombstoned !== true) return;
+        if (memo) writeOplogMemo(db, memo);
         q.erasedEntries.run(subjectId);
         q.erasedStream.run(`oplog-${subjectId}`);
         break;
       }
     }
   },
+  flush(db, memo) {
+    writeOplogMemo(db, memo);
+  },
 };
+
+function oplogMemoOf(memo: Map<string, unknown>): OplogMemo {
+  let m = memo.get(OPLOG_MEMO_KEY) as OplogMemo | undefined;
+  if (!m) {
+    m = { entries: [], streams: new Map() };
+    memo.set(OPLOG_MEMO_KEY, m);
+  }
+  return m;
+}
+
+function writeOplogMemo(db: Database, memo: Map<string, unknown>): void {
+  const m = memo.get(OPLOG_MEMO_KEY) as OplogMemo | undefined;
+  if (m) writeOplog(db, m);
+}
+
+/** Writes the entries and stream marks kept in the memo. */
+function writeOplog(db: Database, m: OplogMemo): void {
+  writeOplogEntries(db, m);
+  const q = sql(db);
+  for (const [stream, mark] of m.streams) q.oplogStream.run(stream, mark.subjectId, mark.lastMs);
+  m.streams.clear();
+}
+
+/** Writes the entries kept in the memo, in the order they came. */
+function writeOplogEntries(db: Database, m: OplogMemo): void {
+  const q = sql(db);
+  const entries = m.entries;
+  const many = OPLOG_ROWS_PER_STATEMENT * 5;
+  let at = 0;
+  for (; at + many <= entries.length; at += many) q.oplogEntries.run(entries.slice(at, at + many));
+  for (; at < entries.length; at += 5) q.insertItem.run(OPLOG, entries[at], entries[at + 1], entries[at + 2], null, null, entries[at + 3], entries[at + 4], 'entry');
+  entries.length = 0;
+}
+

@@ -65,6 +65,12 @@ export interface SqliteEventStoreOptions {
   readonly writer?: 'inline' | 'thread';
   /** The compiled sqlite-writer.worker.js; default: the one beside this module (the build). */
   readonly writerScript?: string;
+  /**
+   * Page cache of the store's own connection in KiB (default 32 MiB). A connection that only
+   * scans the log once (a worker of the initial read-model build) needs little: every page is
+   * read once.
+   */
+  readonly cacheKiB?: number;
 }
 
 /** Counters for tests and diagnostics. */
@@ -157,6 +163,8 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return existsSync(writerScript);
   }
 
+  /** The store's file (a worker thread may open it with a connection of its own). */
+  readonly file: string;
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly pollIntervalMs: number;
@@ -182,11 +190,12 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     this.clock = options.clock;
     this.pollIntervalMs = Math.max(1, options.pollIntervalMs ?? 250);
     this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    this.file = options.file;
     mkdirSync(dirname(options.file), { recursive: true });
     this.db = new Database(options.file);
     const synchronous = options.synchronous ?? 'FULL';
     try {
-      configureConnection(this.db, { synchronous, busyTimeoutMs: this.busyTimeoutMs });
+      configureConnection(this.db, { synchronous, busyTimeoutMs: this.busyTimeoutMs, cacheKiB: options.cacheKiB });
       migrate(this.db);
       this.s = this.prepareStatements();
       this.channel =

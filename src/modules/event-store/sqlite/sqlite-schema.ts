@@ -62,6 +62,8 @@ INSERT INTO log_head (id, last_position, last_created) VALUES (1, 0, -9007199254
 export interface ConnectionSettings {
   readonly synchronous: 'FULL' | 'NORMAL';
   readonly busyTimeoutMs: number;
+  /** Page cache of the connection in KiB (default 32 MiB). */
+  readonly cacheKiB?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export function configureConnection(db: Database.Database, settings: ConnectionS
   db.pragma(`synchronous = ${settings.synchronous}`);
   db.pragma('secure_delete = ON');
   // Bigger page cache than the 2 MB default: stream reads and readAll scans stay in memory.
-  db.pragma('cache_size = -32768');
+  db.pragma(`cache_size = -${Math.max(64, Math.floor(settings.cacheKiB ?? 32768))}`);
   db.pragma('temp_store = MEMORY');
 }
 
