@@ -5,8 +5,9 @@
  *
  *   (a) raw ceiling: a plain ordered scan of the events table with JSON.parse of data and metadata;
  *   (b) projection rebuild: every projection of ALL_PROJECTIONS from position zero into a missing
- *       read-model file, as the service does it (openReadModels: the initial build in bulk, then the
- *       real ProjectionRunner over the real SqliteEventStore subscription up to the head);
+ *       read-model file, as the service does it (openReadModels: the initial build in bulk, over two
+ *       lanes on 2 cores, then the real ProjectionRunner over the real SqliteEventStore
+ *       subscription up to the head); and the same build on one thread (lanes: 1);
  *   (b') the same rebuild by the ProjectionRunner alone (WAL, catch-up transactions): what a
  *       projection version change or `npm run audit -- rebuild-projections` does on an existing file;
  *   (c) NDJSON replay of the whole log through the audit endpoint's code path (auditNdjsonStream)
@@ -53,6 +54,8 @@ interface PhaseResult {
   readonly bytes?: number;
   /** User + system CPU seconds of the phase (less sensitive than wall time to other load on the machine). */
   readonly cpuSeconds?: number;
+  /** Threads the initial build ran on. */
+  readonly lanes?: number;
 }
 
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -97,14 +100,15 @@ async function phaseCeiling(dir: string): Promise<PhaseResult> {
   return { phase: 'ceiling', events: count, seconds, eventsPerSecond: count / seconds, peakRssMb: peakRssMb(), rssSamplesMb: rss.stop(), cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
-async function phaseRebuild(dir: string, only?: string, runnerOnly = false): Promise<PhaseResult> {
+async function phaseRebuild(dir: string, only?: string, runnerOnly = false, lanes?: number): Promise<PhaseResult> {
   const file = join(dir, `readmodels-${process.pid}.db`);
   const store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock() });
   const projections = only ? ALL_PROJECTIONS.filter((p) => only.split(',').includes(p.name)) : ALL_PROJECTIONS;
   const rss = sampler();
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  const db = runnerOnly ? openReadModelDatabase(file) : (await openReadModels(file, store, projections)).db;
+  const opened = runnerOnly ? { db: openReadModelDatabase(file), build: null } : await openReadModels(file, store, projections, { lanes });
+  const db = opened.db;
   const runner = new ProjectionRunner(store, db, projections, undefined, {
     catchUpTransactionEvents: process.env.BENCH_TX_EVENTS ? Number(process.env.BENCH_TX_EVENTS) : undefined,
     catchUpTransactionMs: process.env.BENCH_TX_MS ? Number(process.env.BENCH_TX_MS) : undefined,
@@ -122,7 +126,16 @@ async function phaseRebuild(dir: string, only?: string, runnerOnly = false): Pro
   db.close();
   await store.close();
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-  return { phase: `${runnerOnly ? 'runner rebuild' : 'rebuild'}${only ? ` ${only}` : ''}`, events, seconds, eventsPerSecond: events / seconds, peakRssMb: peakRssMb(), rssSamplesMb: samples, cpuSeconds: (used.user + used.system) / 1e6 };
+  return {
+    phase: `${runnerOnly ? 'runner rebuild' : 'rebuild'}${only ? ` ${only}` : ''}`,
+    events,
+    seconds,
+    eventsPerSecond: events / seconds,
+    peakRssMb: peakRssMb(),
+    rssSamplesMb: samples,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    lanes: opened.build?.lanes,
+  };
 }
 
 async function phaseNdjson(dir: string): Promise<PhaseResult> {
@@ -169,6 +182,8 @@ async function main(): Promise<void> {
           ? phaseRebuild
           : phase === 'runner-rebuild'
             ? (d: string, o?: string) => phaseRebuild(d, o, true)
+            : phase === 'rebuild-one-lane'
+              ? (d: string, o?: string) => phaseRebuild(d, o, false, 1)
             : phase === 'ndjson'
               ? phaseNdjson
               : null;
@@ -198,12 +213,15 @@ async function main(): Promise<void> {
     const ceilings: PhaseResult[] = [];
     const rebuilds: PhaseResult[] = [];
     const runnerRebuilds: PhaseResult[] = [];
+    const oneLaneRebuilds: PhaseResult[] = [];
     const ndjsons: PhaseResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}: raw ceiling…\n`);
       ceilings.push(runPhase(dir, 'ceiling'));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: projection rebuild…\n`);
       rebuilds.push(runPhase(dir, 'rebuild'));
+      process.stderr.write(`round ${round + 1}/${ROUNDS}: projection rebuild on one thread…\n`);
+      oneLaneRebuilds.push(runPhase(dir, 'rebuild-one-lane'));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: projection rebuild by the runner alone…\n`);
       runnerRebuilds.push(runPhase(dir, 'runner-rebuild'));
       process.stderr.write(`round ${round + 1}/${ROUNDS}: NDJSON replay…\n`);
@@ -212,6 +230,8 @@ async function main(): Promise<void> {
     const ceiling = best(ceilings);
     const rebuild = best(rebuilds);
     const runnerRebuild = best(runnerRebuilds);
+    const oneLaneRebuild = best(oneLaneRebuilds);
+    const oneLanePeak = Math.max(...oneLaneRebuilds.map((r) => r.peakRssMb));
     const runnerRebuildPeak = Math.max(...runnerRebuilds.map((r) => r.peakRssMb));
     const ndjson = best(ndjsons);
     const rebuildPeak = Math.max(...rebuilds.map((r) => r.peakRssMb));
@@ -221,10 +241,16 @@ async function main(): Promise<void> {
     const rows: [string, string, string, string][] = [
       ['raw scan + JSON.parse (ceiling)', `${Math.round(ceiling.eventsPerSecond).toLocaleString('en')} events/s`, `${ceiling.peakRssMb} MB peak`, `${ceiling.seconds.toFixed(2)} s`],
       [
-        `projection rebuild (${ALL_PROJECTIONS.length} projections)`,
+        `projection rebuild (${ALL_PROJECTIONS.length} projections, ${rebuild.lanes ?? 1} lanes)`,
         `${Math.round(rebuild.eventsPerSecond).toLocaleString('en')} events/s`,
         `${rebuildPeak} MB peak (RSS ${rebuild.rssSamplesMb.join(' → ')})`,
-        `${rebuild.seconds.toFixed(2)} s, ${(rebuild.eventsPerSecond / ceiling.eventsPerSecond).toFixed(2)}× ceiling`,
+        `${rebuild.seconds.toFixed(2)} s (${(rebuild.cpuSeconds ?? 0).toFixed(1)} s CPU), ${(rebuild.eventsPerSecond / ceiling.eventsPerSecond).toFixed(2)}× ceiling`,
+      ],
+      [
+        '  the same on one thread (1 lane)',
+        `${Math.round(oneLaneRebuild.eventsPerSecond).toLocaleString('en')} events/s`,
+        `${oneLanePeak} MB peak`,
+        `${oneLaneRebuild.seconds.toFixed(2)} s (${(oneLaneRebuild.cpuSeconds ?? 0).toFixed(1)} s CPU), ${(oneLaneRebuild.eventsPerSecond / ceiling.eventsPerSecond).toFixed(2)}× ceiling`,
       ],
       [
         '  the same by the runner alone (WAL)',
@@ -260,6 +286,7 @@ async function main(): Promise<void> {
     const results = [
       { name: 'projection rebuild', value: Math.round(rebuild.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(rebuild.eventsPerSecond / ceiling.eventsPerSecond) },
       { name: 'projection rebuild peak RSS', value: rebuildPeak, unit: 'MB', ceiling: RSS_BUDGET_MB, ratio: round2(rebuildPeak / RSS_BUDGET_MB) },
+      { name: 'projection rebuild on one thread', value: Math.round(oneLaneRebuild.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(oneLaneRebuild.eventsPerSecond / ceiling.eventsPerSecond) },
       { name: 'projection rebuild by the runner alone', value: Math.round(runnerRebuild.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(runnerRebuild.eventsPerSecond / ceiling.eventsPerSecond) },
       { name: 'ndjson replay peak RSS', value: ndjsonPeak, unit: 'MB', ceiling: RSS_BUDGET_MB, ratio: round2(ndjsonPeak / RSS_BUDGET_MB) },
       { name: 'ndjson replay', value: Math.round(ndjson.eventsPerSecond), unit: 'events/s', ceiling: Math.round(ceiling.eventsPerSecond), ratio: round2(ndjson.eventsPerSecond / ceiling.eventsPerSecond) },

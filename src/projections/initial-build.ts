@@ -77,7 +77,7 @@ export const BUILD_MARKER = 'read_model_initial_build';
 const PROGRESS_EVENTS = 100_000;
 const BUILD_PAGE_EVENTS = 1_000;
 /** Page cache of a lane's read-model connection (each lane has its own: one per thread). */
-const BUILD_CACHE_KIB = 49_152;
+const BUILD_CACHE_KIB = 40_960;
 const DEFAULT_WORKER_SCRIPT = join(__dirname, 'initial-build.worker.js');
 /** Page cache of a connection that only scans the log once (every page is read once). */
 export const SCAN_CACHE_KIB = 2_048;

@@ -25,8 +25,9 @@ export interface Projection {
   readonly queryIndexes?: readonly string[];
   /**
    * Relative cost of building it from the log (default 1): an initial build spread over several
-   * threads balances its lanes by it (planLanes). Measured: `BENCH_BREAKDOWN=1 npm run bench:replay`
-   * rebuilds every projection alone.
+   * threads balances its lanes by it (planLanes). The values are seconds to build it alone from the
+   * bench's 1,000,000-event log on the 2-core reference VM, less the scan of the log
+   * (`BENCH_BREAKDOWN=1 npm run bench:replay` rebuilds every projection alone).
    */
   readonly buildWeight?: number;
   /**

@@ -121,7 +121,7 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
 export const retentionLedgerProjection: Projection = {
   name: 'retention-ledger',
   version: 2,
-  buildWeight: 9.5,
+  buildWeight: 12,
   eventTypes: RETENTION_LEDGER_EVENT_TYPES,
   tables: [
     { name: 'retention_ledger', orderBy: 'rule, item' },
