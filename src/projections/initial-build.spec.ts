@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { EventStore, StoredEvent } from '../modules/event-store/event-store
 import { SqliteEventStore } from '../modules/event-store/sqlite/sqlite-event-store';
 import { writeSyntheticLog } from '../../test/support/synthetic-log';
 import { ALL_PROJECTIONS } from './index';
-import { BUILD_MARKER, openReadModels } from './initial-build';
+import { BUILD_MARKER, openBuildDatabase, openReadModels } from './initial-build';
 import { ProjectionRunner } from './projection-runner';
 import { verifyProjections } from './verification/projection-verifier';
 
@@ -112,6 +112,21 @@ describe('openReadModels: a missing read-model file is built from the log in bul
       db.close();
     }
   }, 120_000);
+
+  it('a build connection really has no journal and no fsync (better-sqlite3\'s defensive mode would keep the journal), and holds its file exclusively', () => {
+    const file = join(dir, 'build-connection.db');
+    const db = openBuildDatabase(file);
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('off');
+      expect(db.pragma('synchronous', { simple: true })).toBe(0);
+      expect(db.pragma('locking_mode', { simple: true })).toBe('exclusive');
+      db.exec('CREATE TABLE t (x)');
+      db.transaction(() => db.prepare('INSERT INTO t VALUES (1)').run())();
+      expect(existsSync(`${file}-journal`)).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
 
   it('holds the file exclusively while it has no journal: another connection is refused, not let in', async () => {
     const file = join(dir, 'exclusive.db');

@@ -123,7 +123,12 @@ export async function openReadModels(
 export function openBuildDatabase(file: string): Db {
   const db = new Database(file);
   try {
-    db.pragma('journal_mode = OFF');
+    // better-sqlite3 opens connections in SQLite's defensive mode, which silently keeps the
+    // rollback journal when asked for none: lifted for this one pragma, and checked.
+    db.unsafeMode(true);
+    const mode = db.pragma('journal_mode = OFF', { simple: true });
+    db.unsafeMode(false);
+    if (mode !== 'off') throw new Error(`the build file refused journal_mode=OFF (got ${String(mode)})`);
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('secure_delete = ON');

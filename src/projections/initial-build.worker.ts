@@ -17,17 +17,19 @@ async function runLane(task: LaneTask, post: (message: LaneMessage) => void): Pr
     return projection;
   });
   const store = new SqliteEventStore({ file: task.eventStoreFile, clock: new SystemClock(), cacheKiB: SCAN_CACHE_KIB });
+  let events: number;
   try {
     const db = openBuildDatabase(task.file);
     try {
-      const { events } = await buildFromLog(db, store, projections, task.transactionEvents, (position) => post({ type: 'progress', position }));
-      post({ type: 'done', events });
+      ({ events } = await buildFromLog(db, store, projections, task.transactionEvents, (position) => post({ type: 'progress', position })));
     } finally {
       db.close();
     }
   } finally {
     await store.close();
   }
+  // Only now: the file's exclusive lock went with its connection, so the caller can attach it.
+  post({ type: 'done', events });
 }
 
 const port = parentPort;
