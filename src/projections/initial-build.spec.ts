@@ -1,16 +1,13 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../modules/clock/clock.port';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EventStoreUnavailableError } from '../modules/event-store/event-store.errors';
 import type { EventStore, StoredEvent } from '../modules/event-store/event-store.port';
 import { SqliteEventStore } from '../modules/event-store/sqlite/sqlite-event-store';
-import { writeSyntheticLog } from '../../test/support/synthetic-log';
+import { expectBuiltLikeReplay, expectRunnerCatchesUpFromEmpty, useSyntheticLog } from '../../test/support/built-read-models';
 import { ALL_PROJECTIONS } from './index';
 import { BUILD_MARKER, openBuildDatabase, openReadModels } from './initial-build';
-import { ProjectionRunner } from './projection-runner';
 import { verifyProjections } from './verification/projection-verifier';
 
 const EVENTS = 12_000;
@@ -58,21 +55,15 @@ function eventsOfTypes(file: string, types: readonly string[]): number {
 }
 
 describe('openReadModels: a missing read-model file is built from the log in bulk', () => {
+  const log = useSyntheticLog('pm-initial-build-', { events: EVENTS, subjects: 800, seed: 17 }, 120_000);
   let dir: string;
   let store: SqliteEventStore;
   /** Events of types some projection handles: all a one-lane build reads. */
   let handled: number;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'pm-initial-build-'));
-    writeSyntheticLog(join(dir, 'events.db'), { events: EVENTS, subjects: 800, seed: 17 });
+    ({ dir, store } = log());
     handled = eventsOfTypes(join(dir, 'events.db'), HANDLED_TYPES);
-    store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock(), pollIntervalMs: 20 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('builds every projection up to the head, equal row by row to a replay, and leaves an ordinary WAL file', async () => {
@@ -92,22 +83,9 @@ describe('openReadModels: a missing read-model file is built from the log in bul
       expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
       expect(tables(file)).not.toContain(BUILD_MARKER);
       for (const [, position] of checkpoints(db)) expect(position).toBe(EVENTS);
-      // The query indexes left out during the build exist at its end, as in a file the runner filled.
-      const indexes = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
-      const queryIndexes = ALL_PROJECTIONS.flatMap((p) => p.queryIndexes ?? []).map((sql) => /INDEX IF NOT EXISTS (\w+)/.exec(sql)?.[1]);
-      expect(queryIndexes.length).toBeGreaterThanOrEqual(10);
-      for (const name of queryIndexes) expect(indexes.has(name as string), name).toBe(true);
-      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
-      expect(report.mismatches).toEqual([]);
-      expect(report.projectionsMatch).toBe(true);
-      expect(report.tables.find((t) => t.table === 'history')?.liveRows).toBeGreaterThan(EVENTS / 2);
-
-      // The runner goes on from the build's checkpoints: nothing applied twice, new events applied.
-      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
-      runner.start();
-      await runner.waitUntilCaughtUp();
-      expect(runner.status().projections.every((p) => p.checkpoint?.commit === String(EVENTS))).toBe(true);
-      await runner.close();
+      // The query indexes left out during the build exist at its end, as in a file the runner
+      // filled; the rows equal a replay; the runner goes on from the build's checkpoints.
+      await expectBuiltLikeReplay(db, file, store, dir, EVENTS);
     } finally {
       db.close();
     }
@@ -193,15 +171,8 @@ describe('openReadModels: a missing read-model file is built from the log in bul
     try {
       expect(build).toBeNull();
       expect(tables(file)).not.toContain(BUILD_MARKER);
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT COUNT(*) FROM projection_checkpoints').pluck().get()).toBe(0);
       // The store is back: the runner builds everything the ordinary way.
-      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
-      runner.start();
-      await runner.waitUntilCaughtUp();
-      await runner.close();
-      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
-      expect(report.projectionsMatch).toBe(true);
+      const report = await expectRunnerCatchesUpFromEmpty(db, file, store, dir);
       expect(report.eventsReplayed).toBe(EVENTS);
     } finally {
       db.close();

@@ -5,18 +5,14 @@
  * replay gives; a lane that dies must leave nothing behind (the runner then catches up).
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock } from '../../src/modules/clock/clock.port';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../src/modules/event-store/event-store.port';
 import { SqliteEventStore } from '../../src/modules/event-store/sqlite/sqlite-event-store';
 import { ALL_PROJECTIONS } from '../../src/projections';
 import { BUILD_MARKER, openReadModels, planLanes } from '../../src/projections/initial-build';
-import { ProjectionRunner } from '../../src/projections/projection-runner';
-import { verifyProjections } from '../../src/projections/verification/projection-verifier';
-import { writeSyntheticLog } from '../support/synthetic-log';
+import { expectBuiltLikeReplay, expectRunnerCatchesUpFromEmpty, useSyntheticLog } from '../support/built-read-models';
 import { compiledChild } from './compiled-child';
 
 const EVENTS = 15_000;
@@ -26,21 +22,15 @@ function checkpoints(db: Database.Database): Map<string, number | null> {
 }
 
 describe('openReadModels over two lanes', () => {
+  const log = useSyntheticLog('pm-initial-build-lanes-', { events: EVENTS, subjects: 700, seed: 23 });
   let dir: string;
   let store: SqliteEventStore;
   let worker: string;
 
   beforeAll(() => {
     worker = compiledChild('src/projections/initial-build.worker');
-    dir = mkdtempSync(join(tmpdir(), 'pm-initial-build-lanes-'));
-    writeSyntheticLog(join(dir, 'events.db'), { events: EVENTS, subjects: 700, seed: 23 });
-    store = new SqliteEventStore({ file: join(dir, 'events.db'), clock: new SystemClock(), pollIntervalMs: 20 });
+    ({ dir, store } = log());
   }, 180_000);
-
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('builds the lanes on two threads and copies them into one file equal, row by row, to a replay', async () => {
     const file = join(dir, 'two-lanes.db');
@@ -56,24 +46,11 @@ describe('openReadModels over two lanes', () => {
       for (const projection of ALL_PROJECTIONS) for (const table of projection.tables) expect(tables).toContain(table.name);
       expect(checkpoints(db).size).toBe(ALL_PROJECTIONS.length);
       for (const [, position] of checkpoints(db)) expect(position).toBe(EVENTS);
-      // Every query index exists, those of the copied lane included.
-      const indexes = new Set(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).pluck().all() as string[]);
-      for (const sql of ALL_PROJECTIONS.flatMap((p) => p.queryIndexes ?? [])) expect(indexes.has(/INDEX IF NOT EXISTS (\w+)/.exec(sql)?.[1] as string), sql).toBe(true);
       // The lane files are gone.
       expect(readdirSync(dir).filter((name) => name.includes('.lane-'))).toEqual([]);
-
-      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
-      expect(report.mismatches).toEqual([]);
-      expect(report.projectionsMatch).toBe(true);
+      // Every query index exists (those of the copied lane included), the rows equal a replay, the runner goes on.
+      const report = await expectBuiltLikeReplay(db, file, store, dir, EVENTS);
       expect(report.tables.find((t) => t.table === 'retention_ledger')?.liveRows).toBeGreaterThan(0);
-      expect(report.tables.find((t) => t.table === 'history')?.liveRows).toBeGreaterThan(EVENTS / 2);
-
-      // The runner goes on from the copied checkpoints.
-      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
-      runner.start();
-      await runner.waitUntilCaughtUp();
-      expect(runner.status().projections.every((p) => p.checkpoint?.commit === String(EVENTS))).toBe(true);
-      await runner.close();
     } finally {
       db.close();
     }
@@ -87,14 +64,7 @@ describe('openReadModels over two lanes', () => {
     try {
       expect(build).toBeNull();
       expect(readdirSync(dir).filter((name) => name.includes('.lane-'))).toEqual([]);
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.prepare('SELECT COUNT(*) FROM projection_checkpoints').pluck().get()).toBe(0);
-      const runner = new ProjectionRunner(store, db, ALL_PROJECTIONS);
-      runner.start();
-      await runner.waitUntilCaughtUp();
-      await runner.close();
-      const report = await verifyProjections({ store, liveDatabaseFile: file, projections: ALL_PROJECTIONS, scratchDirectory: dir, now: new Date() });
-      expect(report.projectionsMatch).toBe(true);
+      await expectRunnerCatchesUpFromEmpty(db, file, store, dir);
     } finally {
       db.close();
     }
