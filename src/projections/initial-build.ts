@@ -34,7 +34,8 @@ import { configureReadModelConnection, openReadModelDatabase } from './read-mode
  * into the read-model file whole (SQLite's transfer of records and index entries in order).
  *
  * Without a journal a crash mid-build can leave the file inconsistent, so the build is marked: a
- * table BUILD_MARKER is committed first and dropped by the final, fsynced commit. A file found
+ * table BUILD_MARKER is committed (and fsynced) first, everything the build wrote is fsynced, and
+ * only then is the marker dropped by a last, fsynced commit of its own. A file found
  * with the marker (or one SQLite calls corrupt or not a database) is a read model that can be
  * rebuilt, and is: it is removed and built again. If the log cannot be read (the store is down),
  * the partial file is removed and a fresh one is opened for the runner, which catches up when the
@@ -96,11 +97,19 @@ export async function openReadModels(
   removeLaneFiles(file);
   const db = openBuildDatabase(file);
   try {
+    // The marker is on the disk before anything else of the build.
+    db.pragma('synchronous = FULL');
     db.exec(`CREATE TABLE ${BUILD_MARKER} (started INTEGER NOT NULL)`);
     db.prepare(`INSERT INTO ${BUILD_MARKER} (started) VALUES (1)`).run();
+    db.pragma('synchronous = OFF');
     const build = await buildInLanes(db, file, store, projections, options);
-    // The last commit flushes everything before it to the disk, then the file is an ordinary read model.
+    // Without a journal a commit writes its pages in place and then fsyncs the file, so the order
+    // of those writes on the disk is the kernel's: the marker's removal must not be among the
+    // writes of the fsync that makes the build's pages durable (a power cut in between could leave
+    // an unmarked, half-written file). First a commit that only fsyncs what the build wrote...
     db.pragma('synchronous = FULL');
+    db.prepare(`UPDATE ${BUILD_MARKER} SET started = started + 1`).run();
+    // ...then the marker goes, in a commit of its own, and the file is an ordinary read model.
     db.pragma('locking_mode = NORMAL'); // the exclusive lock goes with the next commit
     db.exec(`DROP TABLE ${BUILD_MARKER}`);
     db.pragma('journal_mode = WAL');
