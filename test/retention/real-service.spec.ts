@@ -103,10 +103,19 @@ describe.skipIf(problem !== null)('retention in the real running service', () =>
       30_000,
     );
 
-    // From the log: the deletion came 5 to 10 s after the completion, by the retention sweep.
-    const log = await http().get('/v1/audit/events').query({ subjectId: registered.body.subjectId, limit: 1000 }).set(auditor);
-    expect(log.status).toBe(200);
-    const events = log.body.events as { type: string; occurredAt: string; actor: string; data: Record<string, unknown> }[];
+    // From the log: the deletion came 5 to 10 s after the completion, by the retention sweep. The
+    // content answers 410 as soon as the object is gone; ImageDeleted is appended right after.
+    type LoggedEvent = { type: string; occurredAt: string; actor: string; data: Record<string, unknown> };
+    const events = await poll(
+      'ImageDeleted in the log',
+      async () => {
+        const log = await http().get('/v1/audit/events').query({ subjectId: registered.body.subjectId, limit: 1000 }).set(auditor);
+        expect(log.status).toBe(200);
+        const logged = log.body.events as LoggedEvent[];
+        return logged.some((e) => e.type === 'ImageDeleted') ? logged : null;
+      },
+      10_000,
+    );
     const completed = events.find((e) => e.type === 'JobCompleted');
     const deleted = events.filter((e) => e.type === 'ImageDeleted');
     expect(deleted).toHaveLength(1);
@@ -120,8 +129,16 @@ describe.skipIf(problem !== null)('retention in the real running service', () =>
     const job = await http().post(`/v1/images/${imageId}/jobs`).set(subject).send({ purpose: 'photo-enlarge' });
     expect([job.status, job.body.code]).toEqual([410, 'IMAGE_DELETED']);
 
-    const report = await http().get('/v1/audit/retention').set(auditor);
-    expect(report.status).toBe(200);
+    // The report reads the read models, which follow the log within moments.
+    const report = await poll(
+      'deletions in the retention report',
+      async () => {
+        const answer = await http().get('/v1/audit/retention').set(auditor);
+        expect(answer.status).toBe(200);
+        return answer.body.rules[0].deletedOnTime === 1 && answer.body.rules[1].deletedOnTime === 2 ? answer : null;
+      },
+      10_000,
+    );
     expect(report.body.rules[0]).toEqual({ rule: 'original-after-processing', tracked: 1, deletedOnTime: 1, deletedLate: 0, overdue: 0, maxLatenessSeconds: expect.any(Number) });
     expect(report.body.rules[0].maxLatenessSeconds).toBeLessThanOrEqual(5);
     expect(report.body.rules[1]).toMatchObject({ rule: 'temp-files', tracked: 2, deletedOnTime: 2, overdue: 0 });
