@@ -25,8 +25,9 @@ import { configureReadModelConnection, openReadModelDatabase } from './read-mode
  * for the lane that holds the history), the same projections through the same ProjectionApplier,
  * checkpoints in the same transaction as the rows, and the indexes only readers use
  * (Projection.queryIndexes) created at the end, each by one sort of its finished table rather than
- * grown in random order. At the end the file is made durable (one fsync), turned to WAL and handed
- * to the runner, which goes on live from the checkpoints.
+ * grown in random order. At the end the file is made durable (an fsync of what the build wrote,
+ * then the marker's removal and a second fsync), turned to WAL and handed to the runner, which
+ * goes on live from the checkpoints.
  *
  * The build is spread over lanes (OpenReadModelsOptions.lanes): on 2 cores, the retention ledger
  * on one thread and every other projection on another, each into its own file with its own page
