@@ -74,8 +74,6 @@ const MEMO_KEY = 'history';
 
 const sql = statements({
   last: `SELECT last_seq FROM history_subjects WHERE subject_id = ?`,
-  newSubject: `INSERT INTO history_subjects (subject_id, last_seq) VALUES (?, ?)`,
-  moveLast: `UPDATE history_subjects SET last_seq = ? WHERE subject_id = ?`,
   setLast: `INSERT INTO history_subjects (subject_id, last_seq) VALUES (?, ?) ON CONFLICT(subject_id) DO UPDATE SET last_seq = excluded.last_seq`,
   maxSeq: `SELECT COALESCE(MAX(seq), 0) AS max FROM history`,
   insertOne: `INSERT INTO history (${COLUMNS}) VALUES ${row()}`,
@@ -168,27 +166,19 @@ export const historyProjection: Projection = {
     const purpose = processingPurposeOf(data);
     const detailText = JSON.stringify(detail);
     const eventId = hasPersonal ? event.id : null;
-    if (memo === undefined) {
-      const previous = (q.last.get(owner) as { last_seq: number } | undefined)?.last_seq;
-      const seq = q.insertOne.run(null, previous ?? null, owner, event.position.commit, event.position.prepare, eventId, occurredAt(event), event.type, resource, purpose, actorOf(event), detailText)
-        .lastInsertRowid;
-      if (previous !== undefined) q.moveLast.run(seq, owner);
-      else q.newSubject.run(owner, seq);
-      return;
-    }
-    const m = memoOf(db, memo);
+    // Without the applier's memo (a spec calling apply alone) a memo of this event only, written at once.
+    const m = memoOf(db, memo ?? new Map<string, unknown>());
     const previous = m.last.get(owner) ?? (q.last.get(owner) as { last_seq: number } | undefined)?.last_seq ?? null;
     const seq = m.next++;
     m.rows.push(seq, previous, owner, event.position.commit, event.position.prepare, eventId, occurredAt(event), event.type, resource, purpose, actorOf(event), detailText);
     m.last.set(owner, seq);
+    if (memo === undefined) return writeLast(db, m);
     if (m.rows.length >= MEMO_ROWS * COLUMN_COUNT) writeRows(db, m);
     if (m.last.size >= MEMO_SUBJECTS) writeLast(db, m);
   },
   flush(db, memo) {
     const m = memo.get(MEMO_KEY) as HistoryMemo | undefined;
-    if (!m) return;
-    writeRows(db, m);
-    writeLast(db, m);
+    if (m) writeLast(db, m);
   },
 };
 

@@ -262,16 +262,13 @@ export const retentionLedgerProjection: Projection = {
       case 'ProcessingLogged': {
         const subjectId = str(data.subjectId);
         if (!subjectId || !event.stream.startsWith('oplog-')) return;
-        if (memo === undefined) {
-          q.insertItem.run(OPLOG, event.id, subjectId, event.stream, null, null, at, atMs, 'entry');
-          q.oplogStream.run(event.stream, subjectId, atMs);
-          break;
-        }
-        const m = oplogMemoOf(memo);
+        // Without the applier's memo (a spec calling apply alone) a memo of this event only, written at once.
+        const m = oplogMemoOf(memo ?? new Map<string, unknown>());
         m.entries.push(event.id, subjectId, event.stream, at, atMs);
         const stream = m.streams.get(event.stream);
         if (stream === undefined) m.streams.set(event.stream, { subjectId, lastMs: atMs });
         else if (atMs > stream.lastMs) stream.lastMs = atMs;
+        if (memo === undefined) writeOplog(db, m);
         if (m.entries.length >= OPLOG_MEMO_ENTRIES * 5) writeOplogEntries(db, m);
         if (m.streams.size >= OPLOG_MEMO_STREAMS) writeOplog(db, m);
         break;
