@@ -28,7 +28,7 @@ const sql = statements({
 export const accessLogProjection: Projection = {
   name: 'access-log',
   version: 1,
-  buildWeight: 0.35,
+  buildCost: 4.5,
   eventTypes: ACCESS_EVENT_TYPES,
   tables: [{ name: 'access_log', orderBy: 'commit_position, prepare_position' }],
   queryIndexes: [

@@ -24,12 +24,12 @@ export interface Projection {
    */
   readonly queryIndexes?: readonly string[];
   /**
-   * Relative cost of building it from the log (default 1): an initial build spread over several
-   * threads balances its lanes by it (planLanes). The values are seconds to build it alone from the
-   * bench's 1,000,000-event log on the 2-core reference VM, less the scan of the log
-   * (`BENCH_BREAKDOWN=1 npm run bench:replay` rebuilds every projection alone).
+   * CPU microseconds an initial build spends applying one event this projection handles (default 1),
+   * reading the event aside: planLanes balances the lanes of a build by it. Measured on the bench's
+   * 1,000,000-event log on the 2-core reference VM: the time spent in this projection's `apply`
+   * (and `flush`) in a build, over the events it handled.
    */
-  readonly buildWeight?: number;
+  readonly buildCost?: number;
   /**
    * Applies one event inside the runner's transaction. Must not throw for well-formed events of
    * its types; unknown shapes are ignored.

@@ -79,7 +79,7 @@ const sql = statements({
  * Operation-log entries (a third of the events this projection handles) go through the applier's
  * memo: entries are written OPLOG_ROWS_PER_STATEMENT to a statement, and each stream's newest
  * entry once per transaction instead of an upsert per entry. Everything that reads or deletes
- * operation-log rows (a purge, an erasure) writes the memo first, and so does the commit (flush).
+ * operation-log rows writes the memo first (a purge) or drops from it what it removes (an erasure), and the commit writes it (flush).
  */
 interface OplogMemo {
   /** item, subject_id, resource, clock_start, clock_start_ms of entries not written yet. */
@@ -121,7 +121,7 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
 export const retentionLedgerProjection: Projection = {
   name: 'retention-ledger',
   version: 2,
-  buildWeight: 12,
+  buildCost: 15.3,
   eventTypes: RETENTION_LEDGER_EVENT_TYPES,
   tables: [
     { name: 'retention_ledger', orderBy: 'rule, item' },
@@ -295,7 +295,9 @@ export const retentionLedgerProjection: Projection = {
       case 'SubjectErased': {
         const subjectId = str(data.subjectId);
         if (!subjectId || data.operationLogTombstoned !== true) return;
-        if (memo) writeOplogMemo(db, memo);
+        // The subject's entries not written yet are dropped instead of written and deleted: the
+        // rest of the memo stays (writing it all here made every erasure a flush of the memo).
+        if (memo) dropErasedFromMemo(memo, subjectId);
         q.erasedEntries.run(subjectId);
         q.erasedStream.run(`oplog-${subjectId}`);
         break;
@@ -319,6 +321,21 @@ function oplogMemoOf(memo: Map<string, unknown>): OplogMemo {
 function writeOplogMemo(db: Database, memo: Map<string, unknown>): void {
   const m = memo.get(OPLOG_MEMO_KEY) as OplogMemo | undefined;
   if (m) writeOplog(db, m);
+}
+
+/** Forgets what the memo holds of an erased subject's operation log: its entries and its stream's mark. */
+function dropErasedFromMemo(memo: Map<string, unknown>, subjectId: string): void {
+  const m = memo.get(OPLOG_MEMO_KEY) as OplogMemo | undefined;
+  if (!m) return;
+  m.streams.delete(`oplog-${subjectId}`);
+  const entries = m.entries;
+  let kept = 0;
+  for (let at = 0; at < entries.length; at += 5) {
+    if (entries[at + 1] === subjectId) continue;
+    for (let k = 0; k < 5; k++) entries[kept + k] = entries[at + k];
+    kept += 5;
+  }
+  entries.length = kept;
 }
 
 /** Writes the entries and stream marks kept in the memo. */

@@ -289,6 +289,22 @@ describe('SqliteEventStore', () => {
     });
   });
 
+  describe('typeShares', () => {
+    it('estimates each type\'s share of the log from evenly spaced events; nothing for an empty log', async () => {
+      expect(store.typeShares()).toEqual(new Map());
+      // 300 events: every third an A, the rest B.
+      for (let k = 0; k < 100; k++) await store.append(`s-${k}`, [ev('A'), ev('B'), ev('B')], 'no_stream');
+      const all = store.typeShares(300);
+      expect(all.get('A')).toBeCloseTo(1 / 3, 5);
+      expect(all.get('B')).toBeCloseTo(2 / 3, 5);
+      const sampled = store.typeShares(50);
+      expect([...sampled.keys()].sort()).toEqual(['A', 'B']);
+      expect((sampled.get('A') ?? 0) + (sampled.get('B') ?? 0)).toBeCloseTo(1, 9);
+      expect(sampled.get('A')).toBeGreaterThan(0.2);
+      expect(sampled.get('A')).toBeLessThan(0.45);
+    });
+  });
+
   describe('positions, persistence and lifecycle', () => {
     it('never hands out a position twice, even after the newest events were purged', async () => {
       await store.append('keep-1', [ev()], 'no_stream');

@@ -461,6 +461,32 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return { commit: p, prepare: p };
   }
 
+  /**
+   * Each event type's share of the log, estimated from `samples` events, one in each of as many
+   * equal slices of the positions, at a different place in each slice (a log with a period would
+   * fool evenly spaced points); a point read each: milliseconds for any log. Empty for an empty log. Used to plan work over
+   * the log (planLanes), never for anything that must be exact.
+   */
+  typeShares(samples = 1_000): Map<string, number> {
+    this.assertOpen();
+    return this.guard(() => {
+      const shares = new Map<string, number>();
+      const head = (this.s.headPosition.get() as [number | null])[0];
+      if (head === null) return shares;
+      const n = Math.max(1, Math.min(samples, head));
+      let seen = 0;
+      for (let k = 0; k < n; k++) {
+        const within = (k * 0.6180339887498949) % 1; // the golden ratio's steps: spread, repeatable
+        const row = this.s.typeAt.get(Math.floor(((k + within) * head) / n)) as [string] | undefined;
+        if (row === undefined) continue;
+        shares.set(row[0], (shares.get(row[0]) ?? 0) + 1);
+        seen++;
+      }
+      for (const [type, count] of shares) shares.set(type, count / seen);
+      return shares;
+    });
+  }
+
   async getStreamMetadata(stream: string): Promise<StreamMetadata | null> {
     this.assertOpen();
     const row = this.guard(() => this.s.getStream.get(stream)) as StreamRow | undefined;
@@ -607,6 +633,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       getStream: raw(STREAM_ROW_SQL),
       allPage: raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
       headPosition: raw('SELECT max(position) FROM events'),
+      typeAt: raw('SELECT type FROM events WHERE position > ? ORDER BY position LIMIT 1'),
       streamForwards: raw(
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE stream = ? AND revision >= ? AND revision <= ? AND created >= ? ORDER BY revision LIMIT ?`,
