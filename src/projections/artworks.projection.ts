@@ -13,7 +13,7 @@ const sql = statements({
 export const artworksProjection: Projection = {
   name: 'artworks',
   version: 1,
-  buildCost: 7.5,
+  buildCost: 6.2,
   eventTypes: ['ArtworkGenerated', 'ArtworkDeleted'],
   tables: [{ name: 'artworks', orderBy: 'artwork_id' }],
   queryIndexes: [
