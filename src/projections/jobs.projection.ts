@@ -33,6 +33,8 @@ export const jobsProjection: Projection = {
   queryIndexes: [
     `CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, lease_until, queued_at)`,
     `CREATE INDEX IF NOT EXISTS jobs_by_subject ON jobs (subject_id, status)`,
+    // The temp-file sweep's: live temporary objects by job (apply finds them by their key).
+    `CREATE INDEX IF NOT EXISTS job_temp_files_live ON job_temp_files (job_id) WHERE deleted_at IS NULL`,
   ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS jobs (
@@ -65,7 +67,6 @@ export const jobsProjection: Projection = {
       deleted_reason TEXT,
       PRIMARY KEY (job_id, object_key)
     )`);
-    db.exec(`CREATE INDEX IF NOT EXISTS job_temp_files_live ON job_temp_files (job_id) WHERE deleted_at IS NULL`);
   },
   apply(db, event) {
     const q = sql(db);
