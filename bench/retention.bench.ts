@@ -43,6 +43,7 @@ import { loadConfig } from '../src/modules/config/app-config';
 import { EventLog } from '../src/modules/event-store/event-log';
 import type { EventToAppend } from '../src/modules/event-store/event-store.port';
 import { RetentionSweeper } from '../src/modules/retention/sweep/retention-sweeper';
+import { createQueryIndexes } from '../src/projections/projection';
 import { retentionLedgerProjection } from '../src/projections/retention-ledger.projection';
 import { benchLine, type BenchResult } from './bench-result';
 
@@ -156,9 +157,11 @@ async function scenario(tracked: number): Promise<ScenarioResult> {
     models.pragma('journal_mode = OFF');
     models.pragma('synchronous = OFF');
     models.pragma('cache_size = -3000000');
-    for (const index of ['retention_ledger_pending', 'retention_ledger_withdrawn', 'retention_ledger_by_subject', 'retention_ledger_temp_by_job', 'retention_ledger_by_object']) {
-      models.exec(`DROP INDEX IF EXISTS ${index}`);
-    }
+    const ledgerIndexes = models
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'retention_ledger' AND sql IS NOT NULL`)
+      .pluck()
+      .all() as string[];
+    for (const index of ledgerIndexes) models.exec(`DROP INDEX IF EXISTS "${index}"`);
     const insertEvent = events.prepare('INSERT INTO events (position, stream, revision, id, type, data, metadata, created) VALUES (?, ?, 0, ?, ?, ?, ?, ?)');
     // Streams are staged and inserted in key order afterwards (a sorted bulk load of the WITHOUT ROWID table).
     events.exec('CREATE TABLE bench_streams_stage (stream TEXT NOT NULL, position INTEGER NOT NULL)');
@@ -208,7 +211,9 @@ async function scenario(tracked: number): Promise<ScenarioResult> {
     events.exec('CREATE UNIQUE INDEX events_by_stream ON events (stream, revision)');
     events.pragma('journal_mode = WAL');
     events.close();
-    retentionLedgerProjection.setup(models); // the indexes, built once over the whole table
+    // The indexes, built once over the whole table.
+    retentionLedgerProjection.setup(models);
+    createQueryIndexes(models, retentionLedgerProjection);
     models.prepare('UPDATE projection_checkpoints SET commit_position = ?, prepare_position = ?').run(tracked, tracked);
     models.pragma('journal_mode = WAL');
     models.close();
