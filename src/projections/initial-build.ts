@@ -26,13 +26,16 @@ import { configureReadModelConnection, openReadModelDatabase } from './read-mode
  * checkpoints in the same transaction as the rows, and the indexes only readers use
  * (Projection.queryIndexes) created at the end, each by one sort of its finished table rather than
  * grown in random order. At the end the file is made durable (an fsync of what the build wrote,
- * then the marker's removal and a second fsync), turned to WAL and handed to the runner, which
+ * then the marker's removal and a second fsync; the file is also fsynced in the background while
+ * it is built, so the first finds little left), turned to WAL and handed to the runner, which
  * goes on live from the checkpoints.
  *
- * The build is spread over lanes (OpenReadModelsOptions.lanes): on 2 cores, the retention ledger
- * on one thread and every other projection on another, each into its own file with its own page
- * cache and reading only the event types it handles; the worker lane's tables are then copied
- * into the read-model file whole (SQLite's transfer of records and index entries in order).
+ * The build is spread over lanes (OpenReadModelsOptions.lanes): on 2 cores, two threads, each
+ * building its projections into its own file with its own page cache and reading only the event
+ * types they handle; the worker lane's tables are then copied into the read-model file whole
+ * (SQLite's transfer of records and index entries in order). planLanes shares the projections out
+ * by cost (on the bench's log: the retention ledger, images, artworks, consent ledger and requests
+ * on one thread, the history, jobs, access log and subjects on the other).
  *
  * Without a journal a crash mid-build can leave the file inconsistent, so the build is marked: a
  * table BUILD_MARKER is committed (and fsynced) first, everything the build wrote is fsynced, and
@@ -66,9 +69,9 @@ export interface OpenReadModelsOptions {
    * Threads the build is spread over (default: 2 on a machine with 2 cores or more, else 1). Each
    * lane builds some of the projections into a file of its own, reading from the log only the
    * event types they handle (planLanes balances the lanes by the cost of each projection and of
-   * its reading); the lanes' tables are then copied into the read-model file. Lanes past the first run on worker threads, which open the
-   * embedded store's file themselves: with another store (EventStoreDB), or without the compiled
-   * worker script, the build runs on this thread alone.
+   * its reading); the lanes' tables are then copied into the read-model file. Lanes past the first
+   * run on worker threads, which open the embedded store's file themselves: with another store
+   * (EventStoreDB), or without the compiled worker script, the build runs on this thread alone.
    */
   readonly lanes?: number;
   /** The compiled initial-build.worker.js; default: the one beside this module (the build). */

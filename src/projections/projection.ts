@@ -26,8 +26,8 @@ export interface Projection {
   /**
    * CPU microseconds an initial build spends applying one event this projection handles (default 1),
    * reading the event aside: planLanes balances the lanes of a build by it. Measured on the bench's
-   * 1,000,000-event log on the 2-core reference VM: the time spent in this projection's `apply`
-   * (and `flush`) in a build, over the events it handled.
+   * 1,000,000-event log on the 2-core reference VM, by timing every call of this projection's
+   * `apply` in a build of its lane: the total over the events it handled.
    */
   readonly buildCost?: number;
   /**

@@ -78,8 +78,9 @@ const sql = statements({
 /**
  * Operation-log entries (a third of the events this projection handles) go through the applier's
  * memo: entries are written OPLOG_ROWS_PER_STATEMENT to a statement, and each stream's newest
- * entry once per transaction instead of an upsert per entry. Everything that reads or deletes
- * operation-log rows writes the memo first (a purge) or drops from it what it removes (an erasure), and the commit writes it (flush).
+ * entry once per transaction instead of an upsert per entry. Whatever reads or deletes
+ * operation-log rows writes the memo first (a purge) or drops from it what it removes (an
+ * erasure), and the commit writes it (flush).
  */
 interface OplogMemo {
   /** item, subject_id, resource, clock_start, clock_start_ms of entries not written yet. */

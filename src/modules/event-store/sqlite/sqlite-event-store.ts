@@ -464,8 +464,8 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   /**
    * Each event type's share of the log, estimated from `samples` events, one in each of as many
    * equal slices of the positions, at a different place in each slice (a log with a period would
-   * fool evenly spaced points); a point read each: milliseconds for any log. Empty for an empty log. Used to plan work over
-   * the log (planLanes), never for anything that must be exact.
+   * fool evenly spaced points); a point read each: milliseconds for any log. Empty for an empty
+   * log. Used to plan work over the log (planLanes), never for anything that must be exact.
    */
   typeShares(samples = 1_000): Map<string, number> {
     this.assertOpen();
