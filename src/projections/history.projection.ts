@@ -3,7 +3,7 @@ import { isEncryptedField } from '../modules/crypto/field-cipher';
 import type { Database } from 'better-sqlite3';
 import type { JsonObject } from '../modules/event-store/event-store.port';
 import type { Projection } from './projection';
-import { actorOf, occurredAt, statements } from './projection';
+import { actorOf, insertFlatRows, occurredAt, statements, valuesList } from './projection';
 
 /**
  * The event types a subject's history shows: every action on their facial data and on the
@@ -65,7 +65,7 @@ const PURPOSE_SET: ReadonlySet<string> = new Set(PURPOSES);
 
 const COLUMNS = 'seq, prev_seq, subject_id, commit_position, prepare_position, event_id, at, type, resource, purpose, actor, detail';
 const COLUMN_COUNT = 12;
-const row = () => `(${Array.from({ length: COLUMN_COUNT }, () => '?').join(', ')})`;
+const ROW = `(${valuesList('?', COLUMN_COUNT)})`;
 const ROWS_PER_STATEMENT = 40;
 /** Rows kept before they are written, and subjects remembered before their latest rows are written back. */
 const MEMO_ROWS = 10 * ROWS_PER_STATEMENT;
@@ -76,8 +76,8 @@ const sql = statements({
   last: `SELECT last_seq FROM history_subjects WHERE subject_id = ?`,
   setLast: `INSERT INTO history_subjects (subject_id, last_seq) VALUES (?, ?) ON CONFLICT(subject_id) DO UPDATE SET last_seq = excluded.last_seq`,
   maxSeq: `SELECT COALESCE(MAX(seq), 0) AS max FROM history`,
-  insertOne: `INSERT INTO history (${COLUMNS}) VALUES ${row()}`,
-  insertMany: `INSERT INTO history (${COLUMNS}) VALUES ${Array.from({ length: ROWS_PER_STATEMENT }, row).join(', ')}`,
+  insertOne: `INSERT INTO history (${COLUMNS}) VALUES ${ROW}`,
+  insertMany: `INSERT INTO history (${COLUMNS}) VALUES ${valuesList(ROW, ROWS_PER_STATEMENT)}`,
 });
 
 /**
@@ -193,12 +193,7 @@ function memoOf(db: Database, memo: Map<string, unknown>): HistoryMemo {
 
 function writeRows(db: Database, m: HistoryMemo): void {
   const q = sql(db);
-  const rows = m.rows;
-  const many = ROWS_PER_STATEMENT * COLUMN_COUNT;
-  let at = 0;
-  for (; at + many <= rows.length; at += many) q.insertMany.run(rows.slice(at, at + many));
-  for (; at < rows.length; at += COLUMN_COUNT) q.insertOne.run(rows.slice(at, at + COLUMN_COUNT));
-  rows.length = 0;
+  insertFlatRows(m.rows, COLUMN_COUNT, ROWS_PER_STATEMENT, q.insertMany, q.insertOne);
 }
 
 /** Writes back the latest row of every subject remembered (their rows are written first). */

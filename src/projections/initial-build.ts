@@ -213,7 +213,9 @@ const MAX_PLANS_TRIED = 4_096;
 export function planLanes(projections: readonly Projection[], lanes: number, shares?: ReadonlyMap<string, number>): Projection[][] {
   const count = Math.max(1, Math.min(lanes, projections.length));
   const share = typeShareOf(projections, shares);
-  const own = projections.map((p) => (p.buildCost ?? 1) * p.eventTypes.reduce((sum, t) => sum + share(t), 0));
+  /** Each projection's share of the log's events (those of its types), and its cost for them. */
+  const handled = projections.map((p) => p.eventTypes.reduce((sum, t) => sum + share(t), 0));
+  const own = projections.map((p, i) => (p.buildCost ?? 1) * handled[i]);
   const laneCost = (members: readonly number[]): number => {
     const types = new Set(members.flatMap((i) => projections[i].eventTypes));
     let cost = 0;
@@ -266,10 +268,10 @@ export function planLanes(projections: readonly Projection[], lanes: number, sha
   // first lane (built on the calling thread, into the read-model file itself) is the one whose
   // projections handle the most events, as a measure of the rows they write: the others' tables
   // are copied at the end.
-  const handled = (lane: readonly number[]) => lane.reduce((sum, i) => sum + projections[i].eventTypes.reduce((n, t) => n + share(t), 0), 0);
+  const laneHandled = (lane: readonly number[]) => lane.reduce((sum, i) => sum + handled[i], 0);
   return best
     .filter((lane) => lane.length > 0)
-    .sort((a, b) => handled(b) - handled(a))
+    .sort((a, b) => laneHandled(b) - laneHandled(a))
     .map((lane) => [...lane].sort((a, b) => a - b).map((i) => projections[i]));
 }
 

@@ -58,6 +58,30 @@ export function statements<T extends Record<string, string>>(sql: T): (db: Datab
   };
 }
 
+/** A multi-row VALUES list: `rows` copies of `tuple` (e.g. `(?, ?, ?)`). */
+export function valuesList(tuple: string, rows: number): string {
+  return Array.from({ length: rows }, () => tuple).join(', ');
+}
+
+/**
+ * Writes rows kept flat in `values` (`columns` values per row, in order): `perStatement` rows at a
+ * time through `many` (a statement of `perStatement` tuples), the rest one by one through `one`.
+ * Empties `values`. A multi-row insert costs about half as much per row as one insert per row.
+ */
+export function insertFlatRows(
+  values: unknown[],
+  columns: number,
+  perStatement: number,
+  many: import('better-sqlite3').Statement,
+  one: import('better-sqlite3').Statement,
+): void {
+  const batch = perStatement * columns;
+  let at = 0;
+  for (; at + batch <= values.length; at += batch) many.run(values.slice(at, at + batch));
+  for (; at < values.length; at += columns) one.run(values.slice(at, at + columns));
+  values.length = 0;
+}
+
 /** Creates the projection's query indexes (idempotent). */
 export function createQueryIndexes(db: Database, projection: Projection): void {
   for (const sql of projection.queryIndexes ?? []) db.exec(sql);

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { StoredEvent } from '../modules/event-store/event-store.port';
 import type { Projection } from './projection';
-import { num, occurredAt, statements, str } from './projection';
+import { insertFlatRows, num, occurredAt, statements, str, valuesList } from './projection';
 
 /**
  * The retention ledger: every item a retention rule tracks, with its rule, owner, resource, the
@@ -33,11 +33,13 @@ import { num, occurredAt, statements, str } from './projection';
  */
 const ORIGINAL = 'original-after-processing';
 const TEMP = 'temp-files';
-const OPLOG = 'operation-logs';
 const ARTWORK = 'artworks';
 
 const OPLOG_ROWS_PER_STATEMENT = 40;
 const OPLOG_MEMO_ENTRIES = 10 * OPLOG_ROWS_PER_STATEMENT;
+/** An operation-log entry's row: item, subject_id, resource (its stream), clock_start, clock_start_ms. */
+const OPLOG_ROW = `('operation-logs', ?, ?, ?, NULL, NULL, ?, ?, 'entry', 'pending')`;
+const OPLOG_COLUMNS = 5;
 const OPLOG_MEMO_STREAMS = 50_000;
 const OPLOG_MEMO_KEY = 'oplog';
 
@@ -70,9 +72,10 @@ const sql = statements({
                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
   erasedEntries: `DELETE FROM retention_ledger WHERE subject_id = ? AND rule = 'operation-logs'`,
   erasedStream: `DELETE FROM retention_oplog_streams WHERE stream = ?`,
+  oplogEntry: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
+               VALUES ${OPLOG_ROW} ON CONFLICT(rule, item) DO NOTHING`,
   oplogEntries: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
-                 VALUES ${Array.from({ length: OPLOG_ROWS_PER_STATEMENT }, () => `('operation-logs', ?, ?, ?, NULL, NULL, ?, ?, 'entry', 'pending')`).join(', ')}
-                 ON CONFLICT(rule, item) DO NOTHING`,
+                 VALUES ${valuesList(OPLOG_ROW, OPLOG_ROWS_PER_STATEMENT)} ON CONFLICT(rule, item) DO NOTHING`,
 });
 
 /**
@@ -278,7 +281,7 @@ export const retentionLedgerProjection: Projection = {
         if (stream === undefined) m.streams.set(event.stream, { subjectId, lastMs: atMs });
         else if (atMs > stream.lastMs) stream.lastMs = atMs;
         if (memo === undefined) writeOplog(db, m);
-        if (m.entries.length >= OPLOG_MEMO_ENTRIES * 5) writeOplogEntries(db, m);
+        if (m.entries.length >= OPLOG_MEMO_ENTRIES * OPLOG_COLUMNS) writeOplogEntries(db, m);
         if (m.streams.size >= OPLOG_MEMO_STREAMS) writeOplog(db, m);
         break;
       }
@@ -339,10 +342,10 @@ function dropErasedFromMemo(memo: Map<string, unknown>, subjectId: string): void
   m.streams.delete(`oplog-${subjectId}`);
   const entries = m.entries;
   let kept = 0;
-  for (let at = 0; at < entries.length; at += 5) {
+  for (let at = 0; at < entries.length; at += OPLOG_COLUMNS) {
     if (entries[at + 1] === subjectId) continue;
-    for (let k = 0; k < 5; k++) entries[kept + k] = entries[at + k];
-    kept += 5;
+    for (let k = 0; k < OPLOG_COLUMNS; k++) entries[kept + k] = entries[at + k];
+    kept += OPLOG_COLUMNS;
   }
   entries.length = kept;
 }
@@ -358,11 +361,6 @@ function writeOplog(db: Database, m: OplogMemo): void {
 /** Writes the entries kept in the memo, in the order they came. */
 function writeOplogEntries(db: Database, m: OplogMemo): void {
   const q = sql(db);
-  const entries = m.entries;
-  const many = OPLOG_ROWS_PER_STATEMENT * 5;
-  let at = 0;
-  for (; at + many <= entries.length; at += many) q.oplogEntries.run(entries.slice(at, at + many));
-  for (; at < entries.length; at += 5) q.insertItem.run(OPLOG, entries[at], entries[at + 1], entries[at + 2], null, null, entries[at + 3], entries[at + 4], 'entry');
-  entries.length = 0;
+  insertFlatRows(m.entries, OPLOG_COLUMNS, OPLOG_ROWS_PER_STATEMENT, q.oplogEntries, q.oplogEntry);
 }
 
