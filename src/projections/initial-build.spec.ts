@@ -8,6 +8,7 @@ import { SqliteEventStore } from '../modules/event-store/sqlite/sqlite-event-sto
 import { expectBuiltLikeReplay, expectRunnerCatchesUpFromEmpty, useSyntheticLog } from '../../test/support/built-read-models';
 import { ALL_PROJECTIONS } from './index';
 import { BUILD_MARKER, openBuildDatabase, openReadModels } from './initial-build';
+import { openReadModelDatabase, READ_MODEL_PAGE_SIZE, walPages } from './read-model-database';
 import { verifyProjections } from './verification/projection-verifier';
 
 const EVENTS = 12_000;
@@ -81,6 +82,7 @@ describe('openReadModels: a missing read-model file is built from the log in bul
       expect(progress.at(-1)).toBe(EVENTS);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(db.pragma('page_size', { simple: true })).toBe(READ_MODEL_PAGE_SIZE);
       expect(tables(file)).not.toContain(BUILD_MARKER);
       for (const [, position] of checkpoints(db)) expect(position).toBe(EVENTS);
       // The query indexes left out during the build exist at its end, as in a file the runner
@@ -130,6 +132,29 @@ describe('openReadModels: a missing read-model file is built from the log in bul
       db.close();
     }
   }, 120_000);
+
+  it('a read-model file made before the larger pages keeps its own page size, and the runner\'s WAL thresholds follow it', () => {
+    const file = join(dir, 'small-pages.db');
+    const old = new Database(file);
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.exec('CREATE TABLE t (x)');
+    old.close();
+    const db = openReadModelDatabase(file);
+    try {
+      expect(db.pragma('page_size', { simple: true })).toBe(4096);
+      expect(walPages(db, 81_920_000)).toBe(20_000);
+    } finally {
+      db.close();
+    }
+    const fresh = openReadModelDatabase(join(dir, 'fresh.db'));
+    try {
+      expect(fresh.pragma('page_size', { simple: true })).toBe(READ_MODEL_PAGE_SIZE);
+      expect(walPages(fresh, 81_920_000)).toBe(5_000);
+    } finally {
+      fresh.close();
+    }
+  });
 
   it('opens an existing file as it is', async () => {
     const file = join(dir, 'existing.db');

@@ -10,7 +10,7 @@ import { SqliteEventStore } from '../modules/event-store/sqlite/sqlite-event-sto
 import { ALL_PROJECTIONS } from './index';
 import { createQueryIndexes, type Projection } from './projection';
 import { ProjectionApplier } from './projection-applier';
-import { configureReadModelConnection, openReadModelDatabase } from './read-model-database';
+import { configureReadModelConnection, openReadModelDatabase, setReadModelPageSize } from './read-model-database';
 
 /**
  * Opening this instance's read models, building them in bulk when the file does not exist yet.
@@ -174,6 +174,7 @@ export function openBuildDatabase(file: string): Db {
   try {
     // better-sqlite3 opens connections in SQLite's defensive mode, which silently keeps the
     // rollback journal when asked for none: lifted for this one pragma, and checked.
+    setReadModelPageSize(db);
     db.unsafeMode(true);
     const mode = db.pragma('journal_mode = OFF', { simple: true });
     db.unsafeMode(false);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { comparePositions, type AllSubscription, type EventStore, type Position, type StoredEvent } from '../modules/event-store/event-store.port';
 import type { Projection } from './projection';
 import { CheckpointsMovedError, ProjectionApplier } from './projection-applier';
+import { walPages } from './read-model-database';
 
 export interface ProjectionStatus {
   readonly name: string;
@@ -41,11 +42,12 @@ export interface ProjectionRunnerOptions {
 const CATCH_UP_TRANSACTION_EVENTS = 2_000;
 const CATCH_UP_TRANSACTION_MS = 500;
 /**
- * WAL pages before an automatic checkpoint while catching up (about 80 MB): each checkpoint costs
- * two fsyncs, and catch-up transactions are large, so the default of 1000 pages would checkpoint
- * after every one of them. Back to the connection's own setting once live.
+ * WAL bytes before an automatic checkpoint while catching up (about 80 MB, as pages of the file:
+ * walPages): each checkpoint costs two fsyncs, and catch-up transactions are large, so the default
+ * of 1000 pages would checkpoint after every one of them. Back to the connection's own setting
+ * once live.
  */
-const CATCH_UP_WAL_AUTOCHECKPOINT = 20_000;
+const CATCH_UP_WAL_AUTOCHECKPOINT_BYTES = 81_920_000;
 
 /**
  * Feeds every projection from `$all`: one subscription from the lowest checkpoint, each event
@@ -265,7 +267,7 @@ export class ProjectionRunner {
     if (this.db.memory || !this.db.open) return;
     if (on && this.savedAutocheckpoint === null) {
       this.savedAutocheckpoint = Number(this.db.pragma('wal_autocheckpoint', { simple: true }));
-      this.db.pragma(`wal_autocheckpoint = ${Math.max(CATCH_UP_WAL_AUTOCHECKPOINT, this.savedAutocheckpoint)}`);
+      this.db.pragma(`wal_autocheckpoint = ${Math.max(walPages(this.db, CATCH_UP_WAL_AUTOCHECKPOINT_BYTES), this.savedAutocheckpoint)}`);
     } else if (!on && this.savedAutocheckpoint !== null) {
       this.db.pragma(`wal_autocheckpoint = ${this.savedAutocheckpoint}`);
       this.savedAutocheckpoint = null;

@@ -7,6 +7,7 @@ import { ProjectionRunner } from './projection-runner';
 import { openReadModels } from './initial-build';
 import { WalCheckpointer } from './wal-checkpointer';
 import { ReadModels } from './read-models';
+import { walPages } from './read-model-database';
 
 class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly checkpointer: WalCheckpointer | null;
@@ -24,7 +25,7 @@ class ProjectionLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
       // Checkpoints of the read models on a thread of their own (their fsyncs off the event loop);
       // the connection's automatic checkpoint stays as a backstop only.
       this.checkpointer.start();
-      this.readModels.db.pragma(`wal_autocheckpoint = ${WalCheckpointer.backstopPages}`);
+      this.readModels.db.pragma(`wal_autocheckpoint = ${walPages(this.readModels.db, WalCheckpointer.backstopBytes)}`);
     }
     this.runner.start();
     // Serve requests only once the views reflect the log (bounded wait; readiness says the rest).

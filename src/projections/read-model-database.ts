@@ -3,6 +3,30 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
+ * The page size of a read-model file SQLite creates (it has no effect on an existing file, which
+ * keeps its own). Larger than SQLite's default of 4 KiB: the tables are many rows of a few hundred
+ * bytes each, written mostly in order, so each page holds four times as many of them, the b-trees
+ * are a level shallower and a build writes and splits a quarter as many pages. Measured on the
+ * initial build of 1,000,000 events (`npm run bench:replay`, six interleaved pairs): 9% less
+ * wall time and 8% less CPU than with 4 KiB pages. The page cache is sized in KiB, so it holds as
+ * much as before.
+ */
+export const READ_MODEL_PAGE_SIZE = 16_384;
+/** A verification replay's automatic checkpoint (its WAL), in bytes: about 20 MB. */
+const SCRATCH_WAL_AUTOCHECKPOINT_BYTES = 20_480_000;
+
+/** Sets READ_MODEL_PAGE_SIZE on a connection to a file not written yet; before its journal mode. */
+export function setReadModelPageSize(db: Db): void {
+  db.pragma(`page_size = ${READ_MODEL_PAGE_SIZE}`);
+}
+
+/** How many pages of `db` make `bytes` (at least one): WAL thresholds are counted in pages. */
+export function walPages(db: Db, bytes: number): number {
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  return Math.max(1, Math.ceil(bytes / pageSize));
+}
+
+/**
  * The local SQLite database of read models. Each instance keeps its own; the log is the source of
  * truth. synchronous=NORMAL is enough: the checkpoint is written in the same transaction as the
  * rows, so a lost tail of transactions is simply replayed.
@@ -10,6 +34,7 @@ import { dirname } from 'node:path';
 export function openReadModelDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  setReadModelPageSize(db);
   db.pragma('journal_mode = WAL');
   configureReadModelConnection(db);
   return db;
@@ -31,9 +56,10 @@ export function configureReadModelConnection(db: Db): void {
 export function openScratchDatabase(file: string): Db {
   mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
+  setReadModelPageSize(db);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
-  db.pragma('wal_autocheckpoint = 5000');
+  db.pragma(`wal_autocheckpoint = ${walPages(db, SCRATCH_WAL_AUTOCHECKPOINT_BYTES)}`);
   db.pragma('cache_size = -32768');
   db.pragma('temp_store = FILE');
   ensureCheckpointTable(db);

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
  * The worker's own connection runs a PASSIVE checkpoint every `intervalMs` (never waiting for a
  * lock: what it cannot copy now it copies next time); once the whole WAL is copied, the next write
  * starts the WAL again from its beginning, so it stays small. The event-loop connection keeps an
- * automatic checkpoint as a backstop only (`backstopPages`), in case this thread is gone.
+ * automatic checkpoint as a backstop only (`backstopBytes`), in case this thread is gone.
  */
 export class WalCheckpointer {
   private worker: Worker | null = null;
@@ -21,8 +21,8 @@ export class WalCheckpointer {
     private readonly options: { readonly intervalMs?: number; readonly synchronous?: 'NORMAL' | 'FULL' } = {},
   ) {}
 
-  /** Automatic checkpoint pages to leave on the writing connection while this runs. */
-  static readonly backstopPages = 20_000;
+  /** Automatic checkpoint to leave on the writing connection while this runs, in WAL bytes (walPages). */
+  static readonly backstopBytes = 81_920_000;
 
   start(): void {
     if (this.worker) return;
