@@ -28,7 +28,7 @@ const sql = statements({
 export const accessLogProjection: Projection = {
   name: 'access-log',
   version: 1,
-  buildCost: 3.5,
+  buildCost: 3.1,
   eventTypes: ACCESS_EVENT_TYPES,
   tables: [{ name: 'access_log', orderBy: 'commit_position, prepare_position' }],
   queryIndexes: [

@@ -13,7 +13,7 @@ const sql = statements({
 export const artworksProjection: Projection = {
   name: 'artworks',
   version: 1,
-  buildCost: 6.2,
+  buildCost: 5.5,
   eventTypes: ['ArtworkGenerated', 'ArtworkDeleted'],
   tables: [{ name: 'artworks', orderBy: 'artwork_id' }],
   queryIndexes: [

@@ -21,7 +21,7 @@ const sql = statements({
 export const consentLedgerProjection: Projection = {
   name: 'consent-ledger',
   version: 1,
-  buildCost: 5.3,
+  buildCost: 4.5,
   eventTypes: ['ConsentGranted', 'ConsentWithdrawn', 'ProcessingRestricted', 'RestrictionLifted', 'SubjectErased'],
   tables: [
     { name: 'consent_ledger', orderBy: 'subject_id, purpose' },

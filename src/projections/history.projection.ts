@@ -119,7 +119,7 @@ export function processingPurposeOf(data: JsonObject): string | null {
 export const historyProjection: Projection = {
   name: 'history',
   version: 2,
-  buildCost: 5.9,
+  buildCost: 5.2,
   eventTypes: HISTORY_EVENT_TYPES,
   tables: [
     { name: 'history_subjects', orderBy: 'subject_id' },

@@ -20,7 +20,7 @@ const sql = statements({
 export const imagesProjection: Projection = {
   name: 'images',
   version: 1,
-  buildCost: 7.0,
+  buildCost: 5.0,
   eventTypes: ['ImageUploaded', 'JobCompleted', 'ImageDeleted'],
   tables: [{ name: 'images', orderBy: 'image_id' }],
   queryIndexes: [

@@ -24,7 +24,7 @@ const sql = statements({
 export const jobsProjection: Projection = {
   name: 'jobs',
   version: 1,
-  buildCost: 6.5,
+  buildCost: 5.1,
   eventTypes: ['JobQueued', 'JobStarted', 'JobCompleted', 'JobFailed', 'JobCancelled', 'TempFileCreated', 'TempFileDeleted'],
   tables: [
     { name: 'jobs', orderBy: 'job_id' },

@@ -27,7 +27,7 @@ const sql = statements({
 export const requestsProjection: Projection = {
   name: 'requests',
   version: 1,
-  buildCost: 7.9,
+  buildCost: 8.6,
   eventTypes: ['RightsRequestReceived', 'RightsRequestProcessingStarted', 'RightsRequestFulfilled', 'RightsRequestRejected', 'RightsRequestOverdue', 'DataExported'],
   tables: [{ name: 'rights_requests', orderBy: 'request_id' }],
   queryIndexes: [

@@ -125,7 +125,7 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
 export const retentionLedgerProjection: Projection = {
   name: 'retention-ledger',
   version: 2,
-  buildCost: 9.9,
+  buildCost: 9.2,
   eventTypes: RETENTION_LEDGER_EVENT_TYPES,
   tables: [
     { name: 'retention_ledger', orderBy: 'rule, item' },

@@ -12,7 +12,7 @@ const sql = statements({
 export const subjectsProjection: Projection = {
   name: 'subjects',
   version: 1,
-  buildCost: 5.4,
+  buildCost: 4.7,
   eventTypes: ['SubjectRegistered', 'SubjectErasureStarted', 'SubjectErased'],
   tables: [{ name: 'subjects', orderBy: 'subject_id' }],
   setup(db) {
