@@ -19,7 +19,7 @@ async function runLane(task: LaneTask, post: (message: LaneMessage) => void): Pr
   const store = new SqliteEventStore({ file: task.eventStoreFile, clock: new SystemClock(), cacheKiB: SCAN_CACHE_KIB });
   let events: number;
   try {
-    const db = openBuildDatabase(task.file);
+    const db = openBuildDatabase(task.file, task.cacheKiB);
     try {
       ({ events } = await buildFromLog(db, store, projections, task.transactionEvents, (position) => post({ type: 'progress', position })));
     } finally {
