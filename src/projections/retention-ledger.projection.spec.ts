@@ -120,7 +120,7 @@ describe('retention ledger projection', () => {
     expect(reader.objectReference(`artworks/${SUBJECT_A}/${ART}`)).toEqual({ rule: 'artworks', state: 'done' });
   });
 
-  it('operation logs: one row per entry (no content); OperationLogsPurged drops the rows before its cutoff and records its counts', () => {
+  it('operation logs: one row per entry (no content), in a table of their own; OperationLogsPurged drops the rows before its cutoff and records its counts', () => {
     const e = new RetentionEvents();
     const day = 24 * H;
     const { reader, items, rows } = ledger([
@@ -129,8 +129,9 @@ describe('retention ledger projection', () => {
       e.faceDetectionLogged(IMG2, at(3 * H), SUBJECT_B),
       e.operationLogsPurged(at(7 * day + 2 * H), 7 * 24 * 3600, 2, 1, 7200),
     ]);
-    expect(items()).toEqual([
-      expect.objectContaining({ rule: 'operation-logs', subject_id: SUBJECT_B, resource: `oplog-${SUBJECT_B}`, purpose: null, object_key: null, clock_start: at(3 * H) }),
+    expect(items()).toEqual([]);
+    expect(rows('retention_oplog_entries', 'item')).toEqual([
+      { item: expect.any(String), subject_id: SUBJECT_B, stream: `oplog-${SUBJECT_B}`, clock_start: at(3 * H), clock_start_ms: T0 + 3 * H },
     ]);
     expect(rows('retention_oplog_streams', 'stream')).toEqual([{ stream: `oplog-${SUBJECT_B}`, subject_id: SUBJECT_B, last_entry_ms: T0 + 3 * H }]);
     expect(reader.lastPurgeCutoff()).toBe(T0 + 2 * H);
@@ -150,6 +151,7 @@ describe('retention ledger projection', () => {
     const replay = ledger([upload, fresh, purge]);
     for (const [table, order] of [
       ['retention_ledger', 'rule, item'],
+      ['retention_oplog_entries', 'item'],
       ['retention_oplog_streams', 'stream'],
       ['retention_oplog_purges', 'event_id'],
     ]) {
@@ -159,8 +161,8 @@ describe('retention ledger projection', () => {
 
   it('an erased subject whose operation log was tombstoned loses its entry rows (they leave the log at the next purge)', () => {
     const e = new RetentionEvents();
-    const { items, rows } = ledger([e.faceDetectionLogged(IMG1, at(0)), e.faceDetectionLogged(IMG2, at(0), SUBJECT_B), e.subjectErased(at(1 * H))]);
-    expect(items().map((r) => r.subject_id)).toEqual([SUBJECT_B]);
+    const { rows } = ledger([e.faceDetectionLogged(IMG1, at(0)), e.faceDetectionLogged(IMG2, at(0), SUBJECT_B), e.subjectErased(at(1 * H))]);
+    expect(rows('retention_oplog_entries', 'item').map((r) => r.subject_id)).toEqual([SUBJECT_B]);
     expect(rows('retention_oplog_streams', 'stream').map((r) => r.stream)).toEqual([`oplog-${SUBJECT_B}`]);
   });
 
@@ -174,9 +176,18 @@ describe('retention ledger projection', () => {
       e.imageDeleted(IMG2, at(day + 60_000), 'retention', { rule: 'original-after-processing', dueAt: at(day) }), // 60 s late
       e.uploaded(IMG3, at(0)), // still held
       e.artworkGenerated(ART, JOB, IMG1, at(0)),
+      e.faceDetectionLogged(IMG1, at(0)),
+      e.processingLogged(JOB, IMG1, at(2 * H)),
     ]);
-    const counts = reader.countsChunk(0, reader.maxRowid(), { nowMs: T0 + day + 3_600_000, originalMs: day, tempFilesMs: 60_000, oplogMs: 7 * day, toleranceMs: 35_000 });
+    const query = { nowMs: T0 + day + 3_600_000, originalMs: day, tempFilesMs: 60_000, oplogMs: day, toleranceMs: 35_000 };
+    const counts = reader.countsChunk(0, reader.maxRowid(), query);
     expect(counts.get('original-after-processing')).toEqual({ tracked: 3, deletedOnTime: 1, deletedLate: 1, overdue: 1, maxLatenessMs: 3_600_000 });
     expect(counts.get('artworks')).toEqual({ tracked: 1, deletedOnTime: 0, deletedLate: 0, overdue: 0, maxLatenessMs: 0 });
+    // Operation-log entries, a page at a time: the first is an hour overdue, the second not due yet.
+    const first = reader.oplogCountsChunk('', 1, query);
+    expect(first.counts).toEqual({ tracked: 1, deletedOnTime: 0, deletedLate: 0, overdue: 1, maxLatenessMs: 3_600_000 });
+    const second = reader.oplogCountsChunk(first.last as string, 1, query);
+    expect(second.counts).toEqual({ tracked: 1, deletedOnTime: 0, deletedLate: 0, overdue: 0, maxLatenessMs: 0 });
+    expect(reader.oplogCountsChunk(second.last as string, 1, query)).toEqual({ counts: { tracked: 0, deletedOnTime: 0, deletedLate: 0, overdue: 0, maxLatenessMs: 0 }, last: null });
   });
 });

@@ -20,10 +20,13 @@ import { insertFlatRows, num, occurredAt, statements, str, valuesList } from './
  *   ConsentGranted for them before the deletion clears it again; ImageDeleted closes it (any reason).
  * - `temp-files`, one row per temporary object (`item` = object key, `resource` = `job:<jobId>`):
  *   the clock starts when the job completes, fails or is cancelled; TempFileDeleted closes it.
- * - `operation-logs`, one row per log entry (`item` = event id, `resource` = its stream; no
- *   content). OperationLogsPurged drops every entry row older than the purge's cutoff
- *   (`purgedAt` − `maxAgeSeconds`): after the purge those events are physically gone from the log,
- *   so a replay gives exactly the same rows. An erased subject's rows go with a SubjectErased whose
+ * - `operation-logs`, one row per log entry in a table of their own, `retention_oplog_entries`
+ *   (`item` = event id, its subject, its stream, the clock start; no content): entries are only
+ *   ever added and deleted, never closed, and they are half the items, so kept out of the wide
+ *   rows above the rows that are updated (closed, their clocks moved) stay on fewer pages.
+ *   OperationLogsPurged drops every entry older than the purge's cutoff (`purgedAt` −
+ *   `maxAgeSeconds`): after the purge those events are physically gone from the log, so a replay
+ *   gives exactly the same rows. An erased subject's entries go with a SubjectErased whose
  *   operation log was tombstoned (physically removed on the next purge) for the same reason.
  * - `artworks`, one row per artwork: no deadline; ArtworkDeleted closes it.
  *
@@ -37,9 +40,10 @@ const ARTWORK = 'artworks';
 
 const OPLOG_ROWS_PER_STATEMENT = 40;
 const OPLOG_MEMO_ENTRIES = 10 * OPLOG_ROWS_PER_STATEMENT;
-/** An operation-log entry's row: item, subject_id, resource (its stream), clock_start, clock_start_ms. */
-const OPLOG_ROW = `('operation-logs', ?, ?, ?, NULL, NULL, ?, ?, 'entry', 'pending')`;
+/** An operation-log entry's row: item, subject_id, stream, clock_start, clock_start_ms. */
+const OPLOG_ROW = '(?, ?, ?, ?, ?)';
 const OPLOG_COLUMNS = 5;
+const OPLOG_ENTRY_COLUMNS = 'item, subject_id, stream, clock_start, clock_start_ms';
 const OPLOG_MEMO_STREAMS = 50_000;
 const OPLOG_MEMO_KEY = 'oplog';
 
@@ -66,16 +70,15 @@ const sql = statements({
                    WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NOT NULL`,
   oplogStream: `INSERT INTO retention_oplog_streams (stream, subject_id, last_entry_ms) VALUES (?, ?, ?)
                 ON CONFLICT(stream) DO UPDATE SET last_entry_ms = MAX(last_entry_ms, excluded.last_entry_ms)`,
-  purgeEntries: `DELETE FROM retention_ledger INDEXED BY retention_ledger_oplog_age WHERE rule = 'operation-logs' AND state = 'pending' AND clock_start_ms < ?`,
+  purgeEntries: `DELETE FROM retention_oplog_entries WHERE clock_start_ms < ?`,
   purgeStreams: `DELETE FROM retention_oplog_streams WHERE last_entry_ms < ?`,
   purgeRecorded: `INSERT INTO retention_oplog_purges (event_id, purged_at, cutoff_ms, entries_removed, entries_late, max_lateness_seconds, mode)
                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
-  erasedEntries: `DELETE FROM retention_ledger WHERE subject_id = ? AND rule = 'operation-logs'`,
+  erasedEntries: `DELETE FROM retention_oplog_entries WHERE subject_id = ?`,
   erasedStream: `DELETE FROM retention_oplog_streams WHERE stream = ?`,
-  oplogEntry: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
-               VALUES ${OPLOG_ROW} ON CONFLICT(rule, item) DO NOTHING`,
-  oplogEntries: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
-                 VALUES ${valuesList(OPLOG_ROW, OPLOG_ROWS_PER_STATEMENT)} ON CONFLICT(rule, item) DO NOTHING`,
+  oplogEntry: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS}) VALUES ${OPLOG_ROW} ON CONFLICT(item) DO NOTHING`,
+  oplogEntries: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS})
+                 VALUES ${valuesList(OPLOG_ROW, OPLOG_ROWS_PER_STATEMENT)} ON CONFLICT(item) DO NOTHING`,
 });
 
 /**
@@ -124,11 +127,12 @@ export const RETENTION_LEDGER_EVENT_TYPES = [
 
 export const retentionLedgerProjection: Projection = {
   name: 'retention-ledger',
-  version: 2,
-  buildCost: 9.2,
+  version: 3,
+  buildCost: 8.2,
   eventTypes: RETENTION_LEDGER_EVENT_TYPES,
   tables: [
     { name: 'retention_ledger', orderBy: 'rule, item' },
+    { name: 'retention_oplog_entries', orderBy: 'item' },
     { name: 'retention_job_ends', orderBy: 'job_id' },
     { name: 'retention_oplog_streams', orderBy: 'stream' },
     { name: 'retention_oplog_purges', orderBy: 'event_id' },
@@ -163,14 +167,20 @@ export const retentionLedgerProjection: Projection = {
       recorded_due_ms INTEGER,
       PRIMARY KEY (rule, item)
     )`);
-    // A purge's delete: operation-log entries by age (their clock never moves and they are never
-    // closed, only deleted).
-    db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_oplog_age ON retention_ledger (clock_start_ms) WHERE rule = 'operation-logs'`);
-    // A consent change finds the subject's originals of a purpose; an erasure, the subject's
-    // operation-log entries. One partial index each: temporary files and artworks are in neither.
-    db.exec('DROP INDEX IF EXISTS retention_ledger_by_subject'); // all rules in one: the layout before
+    // A consent change finds the subject's originals of a purpose (temporary files and artworks
+    // are not in the index).
     db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_originals_by_subject ON retention_ledger (subject_id, purpose) WHERE rule = 'original-after-processing'`);
-    db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_oplog_by_subject ON retention_ledger (subject_id) WHERE rule = 'operation-logs'`);
+    // Operation-log entries, by event id (ids are time-ordered: entries are appended). A purge
+    // deletes them by age, an erasure by subject.
+    db.exec(`CREATE TABLE IF NOT EXISTS retention_oplog_entries (
+      item TEXT PRIMARY KEY,
+      subject_id TEXT NOT NULL,
+      stream TEXT NOT NULL,
+      clock_start TEXT NOT NULL,
+      clock_start_ms INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+    db.exec('CREATE INDEX IF NOT EXISTS retention_oplog_entries_by_age ON retention_oplog_entries (clock_start_ms)');
+    db.exec('CREATE INDEX IF NOT EXISTS retention_oplog_entries_by_subject ON retention_oplog_entries (subject_id)');
     db.exec(`CREATE INDEX IF NOT EXISTS retention_ledger_temp_by_job ON retention_ledger (resource) WHERE rule = 'temp-files'`);
     db.exec(`CREATE TABLE IF NOT EXISTS retention_job_ends (
       job_id TEXT PRIMARY KEY,

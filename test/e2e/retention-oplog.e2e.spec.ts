@@ -89,7 +89,7 @@ describe('operation-log retention (e2e, embedded store, injected clock)', () => 
     // The ledger forgot it; the report counts it as purged on time.
     const ledger = new Database(join(t.dataDir, 'readmodels.db'), { readonly: true });
     try {
-      expect(ledger.prepare(`SELECT item FROM retention_ledger WHERE rule = 'operation-logs' ORDER BY clock_start_ms`).all()).toEqual([{ item: fresh.id }]);
+      expect(ledger.prepare(`SELECT item FROM retention_oplog_entries ORDER BY clock_start_ms`).all()).toEqual([{ item: fresh.id }]);
     } finally {
       ledger.close();
     }

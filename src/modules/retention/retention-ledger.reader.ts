@@ -67,8 +67,8 @@ const sql = statements({
                          AND (withdrawn_ms > ? OR (withdrawn_ms = ? AND item > ?))
                        ORDER BY withdrawn_ms, item LIMIT ?`,
   tempDue: `SELECT 1 FROM retention_ledger WHERE rule = 'temp-files' AND state = 'pending' AND clock_start_ms <= ? LIMIT 1`,
-  oplogExpiry: `SELECT COUNT(*) AS count, COALESCE(SUM(clock_start_ms < ?), 0) AS late, MIN(clock_start_ms) AS oldest FROM retention_ledger
-                WHERE rule = 'operation-logs' AND state = 'pending' AND clock_start_ms >= ? AND clock_start_ms < ?`,
+  oplogExpiry: `SELECT COUNT(*) AS count, COALESCE(SUM(clock_start_ms < ?), 0) AS late, MIN(clock_start_ms) AS oldest FROM retention_oplog_entries
+                WHERE clock_start_ms >= ? AND clock_start_ms < ?`,
   lastPurgeCutoff: `SELECT MAX(cutoff_ms) AS cutoff FROM retention_oplog_purges`,
   oplogPurgeTotals: `SELECT COALESCE(SUM(entries_removed), 0) AS removed, COALESCE(SUM(entries_late), 0) AS late,
                             COALESCE(MAX(max_lateness_seconds), 0) AS lateness FROM retention_oplog_purges`,
@@ -92,6 +92,10 @@ const sql = statements({
                     WHEN state = 'pending' AND due IS NOT NULL THEN MAX(@now - due, 0)
                     ELSE 0 END), 0) AS lateness
                 FROM x GROUP BY rule`,
+  /** Operation-log entries are never closed (a purge deletes them): each is pending, due at its clock start + the rule's duration. */
+  oplogCountsChunk: `WITH x AS (SELECT item, clock_start_ms + @oplogMs AS due FROM retention_oplog_entries WHERE item > @after ORDER BY item LIMIT @limit)
+                     SELECT COUNT(*) AS tracked, COALESCE(SUM(@now > due + @toleranceMs), 0) AS overdue,
+                       COALESCE(MAX(MAX(@now - due, 0)), 0) AS lateness, MAX(item) AS last FROM x`,
 });
 
 /** Queries over the retention ledger projection (src/projections/retention-ledger.projection.ts). */
@@ -146,6 +150,20 @@ export class RetentionLedgerReader {
 
   maxRowid(): number {
     return (this.q.maxRowid.get() as { max: number }).max;
+  }
+
+  /**
+   * The operation-logs rule's counts over up to `limit` entries after `after` (an event id; '' for
+   * the first), and the last entry counted (null: none left). Callers page through the entries.
+   */
+  oplogCountsChunk(after: string, limit: number, query: LedgerCountsQuery): { counts: LedgerRuleCounts; last: string | null } {
+    const row = this.q.oplogCountsChunk.get({ after, limit, now: query.nowMs, oplogMs: query.oplogMs, toleranceMs: query.toleranceMs }) as {
+      tracked: number;
+      overdue: number;
+      lateness: number;
+      last: string | null;
+    };
+    return { counts: { tracked: row.tracked, deletedOnTime: 0, deletedLate: 0, overdue: row.overdue, maxLatenessMs: row.lateness }, last: row.last };
   }
 
   /** Per-rule counts over the rows with rowid in (from, to]: callers page through the table. */

@@ -5,7 +5,7 @@ import { RetentionLedgerReader, type LedgerRuleCounts } from '../retention-ledge
 import { RETENTION_RULE_NAMES, retentionDurations } from '../retention-rules';
 import type { RetentionReportDto, RetentionRuleReportDto } from './compliance-report.dto';
 
-/** Ledger rows aggregated per query; the event loop runs between two of them. */
+/** Ledger rows (or operation-log entries) aggregated per query; the event loop runs between two of them. */
 const ROWS_PER_CHUNK = 100_000;
 
 /**
@@ -30,28 +30,30 @@ export class ComplianceReportService {
     const totals = new Map<string, LedgerRuleCounts>(
       RETENTION_RULE_NAMES.map((rule) => [rule, { tracked: 0, deletedOnTime: 0, deletedLate: 0, overdue: 0, maxLatenessMs: 0 }]),
     );
+    const query = {
+      nowMs: now.getTime(),
+      originalMs: durations.originalMs,
+      tempFilesMs: durations.tempFilesMs,
+      oplogMs: durations.oplogMs,
+      toleranceMs: durations.toleranceMs,
+    };
     const max = this.ledger.maxRowid();
     for (let from = 0; from < max; from += ROWS_PER_CHUNK) {
-      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-      const chunk = this.ledger.countsChunk(from, from + ROWS_PER_CHUNK, {
-        nowMs: now.getTime(),
-        originalMs: durations.originalMs,
-        tempFilesMs: durations.tempFilesMs,
-        oplogMs: durations.oplogMs,
-        toleranceMs: durations.toleranceMs,
-      });
-      for (const [rule, counts] of chunk) {
+      if (from > 0) await nextTurn();
+      for (const [rule, counts] of this.ledger.countsChunk(from, from + ROWS_PER_CHUNK, query)) {
         const total = totals.get(rule);
-        if (!total) continue;
-        total.tracked += counts.tracked;
-        total.deletedOnTime += counts.deletedOnTime;
-        total.deletedLate += counts.deletedLate;
-        total.overdue += counts.overdue;
-        total.maxLatenessMs = Math.max(total.maxLatenessMs, counts.maxLatenessMs);
+        if (total) add(total, counts);
       }
     }
-    const purged = this.ledger.oplogPurgeTotals();
     const oplog = totals.get('operation-logs') as LedgerRuleCounts;
+    // Operation-log entries have a table of their own, paged by event id.
+    for (let after: string | null = ''; after !== null; ) {
+      await nextTurn();
+      const chunk = this.ledger.oplogCountsChunk(after, ROWS_PER_CHUNK, query);
+      add(oplog, chunk.counts);
+      after = chunk.last;
+    }
+    const purged = this.ledger.oplogPurgeTotals();
     oplog.tracked += purged.removed;
     oplog.deletedOnTime += purged.removed - purged.late;
     oplog.deletedLate += purged.late;
@@ -70,4 +72,16 @@ export class ComplianceReportService {
     });
     return { generatedAt: now.toISOString(), rules };
   }
+}
+
+function add(total: LedgerRuleCounts, counts: LedgerRuleCounts): void {
+  total.tracked += counts.tracked;
+  total.deletedOnTime += counts.deletedOnTime;
+  total.deletedLate += counts.deletedLate;
+  total.overdue += counts.overdue;
+  total.maxLatenessMs = Math.max(total.maxLatenessMs, counts.maxLatenessMs);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
