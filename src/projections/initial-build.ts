@@ -206,18 +206,18 @@ export function openBuildDatabase(file: string, cacheKiB = SINGLE_LANE_BUILD_CAC
  * CPU microseconds a lane spends on each event it reads, besides applying it: the read from the
  * log, the parse, the applier's dispatch, its share of the commit and of the query indexes.
  * Measured on the bench's log: a lane's seconds less its projections' time in `apply`, over the
- * events it read: 4.8 on the calling thread, 0.6 more on a worker thread (which starts, loads the
- * modules and opens the store first).
+ * events it read: 4.8 to 4.9 on the calling thread, 0.6 more on a worker thread (which starts,
+ * loads the modules and opens the store first).
  */
 const READ_MICROS_PER_EVENT = 4.9;
 const WORKER_READ_MICROS_PER_EVENT = 0.6;
 /**
  * CPU microseconds the calling thread spends, once every lane is done, copying into the
  * read-model file what a worker lane's projections wrote for one event they handled (mergeLane).
- * Measured on the bench's log: 0.33 s for 766,000 events handled, 0.47 s for 924,000.
+ * Measured on the bench's log: 0.33 to 0.62 s for 766,000 to 924,000 events handled.
  */
 const COPY_MICROS_PER_EVENT = 0.65;
-/** Plans whose slowest lanes are this close are taken as equal: the one with less work in all wins. */
+/** Plans whose builds end this close are taken as equal: the one with less work in all wins. */
 const PLAN_TOLERANCE = 0.02;
 /** Plans up to this many assignments of projections to lanes are all tried; past it, a greedy plan. */
 const MAX_PLANS_TRIED = 4_096;
@@ -253,9 +253,9 @@ export function planLanes(projections: readonly Projection[], lanes: number, sha
   const planCost = (plan: readonly (readonly number[])[]): { end: number; total: number } => {
     const copied = plan.map(laneHandled);
     // The calling thread's lane (its tables are not copied) is the one handling the most events.
-    const own = copied.indexOf(Math.max(...copied));
-    const costs = plan.map((lane, k) => laneCost(lane, k !== own));
-    const copies = copied.reduce((sum, n, lane) => (lane === own ? sum : sum + COPY_MICROS_PER_EVENT * n), 0);
+    const calling = copied.indexOf(Math.max(...copied));
+    const costs = plan.map((lane, k) => laneCost(lane, k !== calling));
+    const copies = copied.reduce((sum, n, lane) => (lane === calling ? sum : sum + COPY_MICROS_PER_EVENT * n), 0);
     return { end: Math.max(...costs) + copies, total: costs.reduce((sum, c) => sum + c, 0) + copies };
   };
   let best: number[][];
