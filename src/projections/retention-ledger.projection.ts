@@ -21,9 +21,9 @@ import { insertFlatRows, num, occurredAt, statements, str, valuesList } from './
  * - `temp-files`, one row per temporary object (`item` = object key, `resource` = `job:<jobId>`):
  *   the clock starts when the job completes, fails or is cancelled; TempFileDeleted closes it.
  * - `operation-logs`, one row per log entry in a table of their own, `retention_oplog_entries`
- *   (`item` = event id, its subject, its stream, the clock start; no content): entries are only
- *   ever added and deleted, never closed, and they are half the items, so kept out of the wide
- *   rows above the rows that are updated (closed, their clocks moved) stay on fewer pages.
+ *   (`item` = event id, its subject, its stream, the clock start; no content). Entries are only
+ *   added and deleted, never closed, and they are half the items: kept apart from the wide rows
+ *   above, they leave the rows that are updated (closed, their clocks moved) on fewer pages.
  *   OperationLogsPurged drops every entry older than the purge's cutoff (`purgedAt` −
  *   `maxAgeSeconds`): after the purge those events are physically gone from the log, so a replay
  *   gives exactly the same rows. An erased subject's entries go with a SubjectErased whose
