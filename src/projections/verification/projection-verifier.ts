@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { nextTurn } from '../../common/async/next-turn';
 import { comparePositions, type EventStore, type Position, type StoredEvent } from '../../modules/event-store/event-store.port';
 import type { Projection } from '../projection';
 import { ProjectionApplier, type Ceilings } from '../projection-applier';
@@ -220,7 +221,7 @@ class Replay {
       batch = [];
       fresh = [];
       this.onProgress?.({ phase: 'replay', eventsReplayed: this.eventsReplayed, position: this.position, target });
-      await new Promise((r) => setImmediate(r));
+      await nextTurn();
     };
     for await (const event of this.store.readAll({ fromPosition: from ?? 'start' })) {
       if (comparePositions(event.position, target) > 0) break;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { JsonValue } from '../../modules/event-store/event-store.port';
+import { nextTurn } from '../../common/async/next-turn';
 
 /** A row that differs between the live read model and the replayed one (null: the row is missing on that side). */
 export interface RowMismatch {
@@ -119,7 +120,7 @@ export async function compareTable(options: CompareTableOptions): Promise<TableC
     mismatches += diffChunk(live, replayed, keyIndexes, keyColumns, liveColumns, (m) => report({ projection, table, ...m }));
     if (!bound) break;
     last = bound;
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
   }
 
   // Rows whose key is NULL never fall in a key range: unless the schema rules NULL keys out on

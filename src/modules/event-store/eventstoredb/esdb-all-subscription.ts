@@ -1,4 +1,5 @@
 import { START, type AllStreamResolvedEvent, type AllStreamSubscription, type EventStoreDBClient } from '@eventstore/db-client';
+import { nextTurn } from '../../../common/async/next-turn';
 import type { AllSubscription, EventFilter, Position, StoredEvent, SubscriptionBatch } from '../event-store.port';
 import { comparePositions } from '../event-store.port';
 import { isFatalSubscriptionError, mapEsdbError } from './esdb-error-mapping';
@@ -199,7 +200,7 @@ export class EsdbAllSubscription implements AllSubscription {
         continue;
       }
       // Let whatever arrives in the same tick join this batch.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (this.closed) return { done: true, value: undefined };
       const events: StoredEvent[] = [];
       let sawCaughtUp = false;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { nextTurn } from '../../../common/async/next-turn';
 import type { Clock } from '../../clock/clock.port';
 import {
   EventStoreUnavailableError,
@@ -28,7 +29,7 @@ import {
 } from '../event-store.port';
 import { SqliteAllSubscription, type SubscriptionHost } from './sqlite-all-subscription';
 import { type CompiledFilter, compileFilter, EVENT_COLUMNS, type EventRow } from './sqlite-event-rows';
-import { type AllPage, AllEventsIterator, nextTurn, type StreamPageReader, StreamEventsIterator } from './sqlite-readers';
+import { type AllPage, AllEventsIterator, type StreamPageReader, StreamEventsIterator } from './sqlite-readers';
 import { configureConnection, migrate, STREAM_SOFT_DELETED, STREAM_TOMBSTONED } from './sqlite-schema';
 import {
   type BatchOutcome,

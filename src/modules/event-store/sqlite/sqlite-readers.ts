@@ -1,3 +1,4 @@
+import { nextTurn } from '../../../common/async/next-turn';
 import type { StoredEvent } from '../event-store.port';
 import { type CompiledFilter, type EventRow, toStoredEvent } from './sqlite-event-rows';
 
@@ -17,10 +18,6 @@ export interface AllPageSource {
 
 /** Filtered reads scan the log in position windows; after this many empty windows, yield. */
 const WINDOWS_PER_TURN = 8;
-
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * Reads the next page that holds events or reaches the head, yielding to the event loop first

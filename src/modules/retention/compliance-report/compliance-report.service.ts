@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { nextTurn } from '../../../common/async/next-turn';
 import { Clock } from '../../clock/clock.port';
 import { AppConfig } from '../../config/app-config';
 import { RetentionLedgerReader, type LedgerRuleCounts } from '../retention-ledger.reader';
@@ -80,8 +81,4 @@ function add(total: LedgerRuleCounts, counts: LedgerRuleCounts): void {
   total.deletedLate += counts.deletedLate;
   total.overdue += counts.overdue;
   total.maxLatenessMs = Math.max(total.maxLatenessMs, counts.maxLatenessMs);
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

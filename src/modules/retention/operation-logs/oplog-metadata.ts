@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { nextTurn } from '../../../common/async/next-turn';
 import { statements } from '../../../projections/projection';
 import { ReadModels } from '../../../projections/read-models';
 import { Clock } from '../../clock/clock.port';
@@ -121,7 +122,7 @@ export class OplogMetadata {
       }
       looked += rows.length;
       this.passCursor = rows[rows.length - 1].stream;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     return { applied, failed, passComplete: this.passCursor === null };
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { Logger } from 'pino';
+import { nextTurn } from '../../../common/async/next-turn';
 import { DomainError } from '../../../common/errors/domain-error';
 import type { CommandContext } from '../../event-store/event-log';
 import { EventStoreUnavailableError } from '../../event-store/event-store.errors';
@@ -32,7 +33,6 @@ export interface DeletionPassResult {
 
 type Outcome = 'deleted' | 'already-deleted' | 'failed' | 'unavailable';
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Dispatches DeleteImageCommand for due originals, read from the retention ledger in pages of
@@ -137,7 +137,7 @@ export class OriginalDeletions {
       }
       recording = started;
       page = following;
-      await yieldToEventLoop();
+      await nextTurn();
     }
     if (recording) add(await recording);
     // The run's bound was reached with more due: the next sweep continues.
