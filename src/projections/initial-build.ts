@@ -34,8 +34,8 @@ import { configureReadModelConnection, openReadModelDatabase, setReadModelPageSi
  * building its projections into its own file with its own page cache and reading only the event
  * types they handle; the worker lane's tables are then copied into the read-model file whole
  * (SQLite's transfer of records and index entries in order). planLanes shares the projections out
- * by cost (on the bench's log: the retention ledger, images, artworks, consent ledger and requests
- * on one thread, the history, jobs, access log and subjects on the other).
+ * by cost (on the bench's log: the retention ledger, images, artworks and consent ledger on one
+ * thread, the history, jobs, access log, subjects and requests on the other).
  *
  * Without a journal a crash mid-build can leave the file inconsistent, so the build is marked: a
  * table BUILD_MARKER is committed (and fsynced) first, everything the build wrote is fsynced, and
@@ -91,8 +91,8 @@ const BUILD_PAGE_EVENTS = 1_000;
  * thread's lane read back 130 MB with 40 MB. Measured in three interleaved rounds, 32 and 64 MB
  * against 40 and 40: 4 to 6% less time, peak RSS 273–281 MB against 256–259 MB.
  */
-const BUILD_CACHE_KIB = 32_768;
-const WORKER_BUILD_CACHE_KIB = 65_536;
+const CALLING_LANE_BUILD_CACHE_KIB = 32_768;
+const WORKER_LANE_BUILD_CACHE_KIB = 65_536;
 /** Page cache of a build on one lane (all the projections on one thread, one cache). */
 const SINGLE_LANE_BUILD_CACHE_KIB = 65_536;
 /** How often the file being built is fsynced in the background (EarlyFlush). */
@@ -339,14 +339,14 @@ async function buildInLanes(
     positions[lane] = position;
     options.onProgress?.(Math.min(...positions));
   };
-  if (plan.length > 1) db.pragma(`cache_size = -${BUILD_CACHE_KIB}`);
+  if (plan.length > 1) db.pragma(`cache_size = -${CALLING_LANE_BUILD_CACHE_KIB}`);
   const workers = plan.slice(1).map((lane, k) =>
     startLaneWorker(options.workerScript ?? DEFAULT_WORKER_SCRIPT, {
       eventStoreFile: (store as SqliteEventStore).file,
       file: laneFile(file, k + 1),
       projections: lane.map((p) => p.name),
       transactionEvents,
-      cacheKiB: WORKER_BUILD_CACHE_KIB,
+      cacheKiB: WORKER_LANE_BUILD_CACHE_KIB,
     }, (position) => progress(k + 1, position)),
   );
   // With worker lanes the store is the embedded one: this lane scans it with a connection of its

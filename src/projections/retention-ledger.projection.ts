@@ -40,10 +40,10 @@ const ARTWORK = 'artworks';
 
 const OPLOG_ROWS_PER_STATEMENT = 40;
 const OPLOG_MEMO_ENTRIES = 10 * OPLOG_ROWS_PER_STATEMENT;
-/** An operation-log entry's row: item, subject_id, stream, clock_start, clock_start_ms. */
-const OPLOG_ROW = '(?, ?, ?, ?, ?)';
-const OPLOG_COLUMNS = 5;
-const OPLOG_ENTRY_COLUMNS = 'item, subject_id, stream, clock_start, clock_start_ms';
+/** An operation-log entry's row (retention_oplog_entries), in the order the memo keeps its values. */
+const OPLOG_ENTRY_COLUMNS = ['item', 'subject_id', 'stream', 'clock_start', 'clock_start_ms'];
+const OPLOG_COLUMNS = OPLOG_ENTRY_COLUMNS.length;
+const OPLOG_ROW = `(${valuesList('?', OPLOG_COLUMNS)})`;
 const OPLOG_MEMO_STREAMS = 50_000;
 const OPLOG_MEMO_KEY = 'oplog';
 
@@ -76,8 +76,8 @@ const sql = statements({
                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING`,
   erasedEntries: `DELETE FROM retention_oplog_entries WHERE subject_id = ?`,
   erasedStream: `DELETE FROM retention_oplog_streams WHERE stream = ?`,
-  oplogEntry: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS}) VALUES ${OPLOG_ROW} ON CONFLICT(item) DO NOTHING`,
-  oplogEntries: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS})
+  oplogEntry: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS.join(', ')}) VALUES ${OPLOG_ROW} ON CONFLICT(item) DO NOTHING`,
+  oplogEntries: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS.join(', ')})
                  VALUES ${valuesList(OPLOG_ROW, OPLOG_ROWS_PER_STATEMENT)} ON CONFLICT(item) DO NOTHING`,
 });
 

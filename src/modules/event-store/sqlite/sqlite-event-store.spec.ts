@@ -290,7 +290,7 @@ describe('SqliteEventStore', () => {
   });
 
   describe('typeShares', () => {
-    it('estimates each type\'s share of the log from evenly spaced events; nothing for an empty log', async () => {
+    it('estimates each type\'s share of the log from one event in each equal slice of it; nothing for an empty log', async () => {
       expect(store.typeShares()).toEqual(new Map());
       // 300 events: every third an A, the rest B.
       for (let k = 0; k < 100; k++) await store.append(`s-${k}`, [ev('A'), ev('B'), ev('B')], 'no_stream');
