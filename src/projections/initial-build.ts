@@ -147,8 +147,9 @@ export async function openReadModels(
 
 /**
  * Hands what the build has written so far to the disk while the build goes on: an fsync of the
- * file on the thread pool every FLUSH_INTERVAL_MS, one at a time, so that the fsync ending the
- * build finds little left to write (it had the whole file: most of a second for 1,000,000 events).
+ * file on the thread pool every FLUSH_INTERVAL_MS, one at a time, and one after each table the
+ * copy of the lanes writes (`now`), so that the fsync ending the build finds little left to write
+ * (it had the whole file: most of a second for 1,000,000 events; after the copy, 0.25 s).
  * Nothing relies on these: the build's durability is still the commit that ends it, before the
  * marker goes. Errors are left to that commit's fsync to report.
  */
@@ -449,7 +450,8 @@ export async function buildFromLog(
  * Copies a lane's tables and checkpoints into the read-model file. The tables are created empty
  * first by their projections' setup and query indexes (the same schema and indexes as in the
  * lane), so SQLite copies them whole (its transfer optimisation: records and index entries in
- * order, not row by row).
+ * order, not row by row). `afterTable` is called once each table is copied (the build starts an
+ * fsync of what was written so far: EarlyFlush.now).
  */
 function mergeLane(db: Db, file: string, projections: readonly Projection[], afterTable: () => void): void {
   for (const projection of projections) {
