@@ -171,14 +171,19 @@ class EarlyFlush {
    * other core, idle once the lanes are done, writes the tables already copied.
    */
   now(): void {
-    this.started.push(new Promise<void>((resolve) => fsync(this.fd, () => resolve())));
+    this.started.push(this.flushFile());
   }
 
   private kick(): void {
     if (this.inFlight) return;
-    this.inFlight = new Promise<void>((resolve) => fsync(this.fd, () => resolve())).then(() => {
+    this.inFlight = this.flushFile().then(() => {
       this.inFlight = null;
     });
+  }
+
+  /** An fsync of the file on the thread pool; settles when it is done, whatever its outcome. */
+  private flushFile(): Promise<void> {
+    return new Promise<void>((resolve) => fsync(this.fd, () => resolve()));
   }
 
   async stop(): Promise<void> {
