@@ -79,7 +79,6 @@ const sql = statements({
                     COALESCE(recorded_due_ms, CASE rule
                       WHEN 'original-after-processing' THEN MIN(clock_start_ms + @originalMs, COALESCE(withdrawn_ms, ${NEVER}))
                       WHEN 'temp-files' THEN clock_start_ms + @tempFilesMs
-                      WHEN 'operation-logs' THEN clock_start_ms + @oplogMs
                       ELSE NULL END) AS due
                   FROM retention_ledger WHERE rowid > @from AND rowid <= @to)
                 SELECT rule,
@@ -166,9 +165,13 @@ export class RetentionLedgerReader {
     return { counts: { tracked: row.tracked, deletedOnTime: 0, deletedLate: 0, overdue: row.overdue, maxLatenessMs: row.lateness }, last: row.last };
   }
 
-  /** Per-rule counts over the rows with rowid in (from, to]: callers page through the table. */
+  /**
+   * Per-rule counts over the ledger rows with rowid in (from, to]: originals, temporary files and
+   * artworks (operation-log entries are in a table of their own: oplogCountsChunk). Callers page
+   * through the table.
+   */
   countsChunk(from: number, to: number, query: LedgerCountsQuery): Map<string, LedgerRuleCounts> {
-    const params = { from, to, now: query.nowMs, originalMs: query.originalMs, tempFilesMs: query.tempFilesMs, oplogMs: query.oplogMs, toleranceMs: query.toleranceMs };
+    const params = { from, to, now: query.nowMs, originalMs: query.originalMs, tempFilesMs: query.tempFilesMs, toleranceMs: query.toleranceMs };
     const rows = this.q.countsChunk.all(params) as {
       rule: string;
       tracked: number;

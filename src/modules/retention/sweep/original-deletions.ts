@@ -33,7 +33,6 @@ export interface DeletionPassResult {
 
 type Outcome = 'deleted' | 'already-deleted' | 'failed' | 'unavailable';
 
-
 /**
  * Dispatches DeleteImageCommand for due originals, read from the retention ledger in pages of
  * due rows only, several at a time, with the event loop running between pages. The command is
