@@ -268,6 +268,26 @@ describe('SqliteEventStore', () => {
       expect(limited.map((e) => e.position.commit)).toEqual([1501n, 1502n, 1503n]);
     });
 
+    it('reads back names, types and data that need JSON escaping exactly as appended (rows are read as one JSON text each)', async () => {
+      const stream = 'we"ird\\stream,\n\u0000[✓ 𝄞]';
+      const type = 'Odd"Type\\,]';
+      const data = { text: 'a "quoted", back\\slash\n\u2028 ✓ 𝄞 \u0000', nested: { list: [1, -2.5, null, true, 'x'] }, big: 9007199254740991 };
+      const metadata = { actor: 'system:"test"', occurredAt: '2026-01-05T02:00:00.000Z' };
+      const id = randomUUID();
+      await store.append('plain-1', [ev()], 'no_stream');
+      await store.append(stream, [{ id, type, data, metadata }, ev()], 'no_stream');
+      const expected = { id, stream, type, data, metadata, revision: 0n, position: { commit: 2n, prepare: 2n }, created: new Date('2026-01-05T02:00:00.000Z') };
+      expect((await collect(store.readStream(stream)))[0]).toEqual(expected);
+      expect((await collect(store.readStream(stream, { direction: 'backwards' })))[1]).toEqual(expected);
+      expect((await collect(store.readAll()))[1]).toEqual(expected);
+      expect(await collect(store.readAll({ filter: { eventTypes: [type] } }))).toEqual([expected]);
+      expect(await collect(store.readAll({ filter: { streamPrefixes: ['we"ird\\'] } }))).toEqual([expected, expect.objectContaining({ revision: 1n })]);
+      const subscription = store.subscribeAll({ filter: { eventTypes: [type] } });
+      const first = await subscription[Symbol.asyncIterator]().next();
+      await subscription.close();
+      expect(first.value?.events).toEqual([expected]);
+    });
+
     it('treats stream prefixes literally (no LIKE wildcards) and case-sensitively', async () => {
       await store.append('a_b-1', [ev()], 'no_stream');
       await store.append('axb-1', [ev()], 'no_stream');

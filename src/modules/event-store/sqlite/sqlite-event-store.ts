@@ -28,7 +28,7 @@ import {
   type SubscribeAllOptions,
 } from '../event-store.port';
 import { SqliteAllSubscription, type SubscriptionHost } from './sqlite-all-subscription';
-import { type CompiledFilter, compileFilter, EVENT_COLUMNS, type EventRow } from './sqlite-event-rows';
+import { type CompiledFilter, compileFilter, EVENT_ENVELOPE, type EventRow, rowPosition } from './sqlite-event-rows';
 import { type AllPage, AllEventsIterator, type StreamPageReader, StreamEventsIterator } from './sqlite-readers';
 import { configureConnection, migrate, STREAM_SOFT_DELETED, STREAM_TOMBSTONED } from './sqlite-schema';
 import {
@@ -428,7 +428,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     return this.guard(() => {
       if (filter === null) {
         const rows = this.s.allPage.all(after, limit) as EventRow[];
-        const next = rows.length > 0 ? rows[rows.length - 1][0] : after;
+        const next = rows.length > 0 ? rowPosition(rows[rows.length - 1]) : after;
         return { rows, next, atHead: rows.length < limit };
       }
       // The head first: every position up to it is committed, so reading up to it skips nothing
@@ -437,7 +437,7 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
       if (head <= after) return { rows: [], next: after, atHead: true };
       const bound = Math.min(after + FILTER_WINDOW, head);
       const rows = this.filteredPage(filter).all(after, bound, ...filter.params, limit) as EventRow[];
-      if (rows.length === limit) return { rows, next: rows[rows.length - 1][0], atHead: false };
+      if (rows.length === limit) return { rows, next: rowPosition(rows[rows.length - 1]), atHead: false };
       return { rows, next: bound, atHead: bound === head };
     });
   }
@@ -617,9 +617,9 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
     if (statement === undefined) {
       statement = this.db
         .prepare(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND ${filter.predicate} ORDER BY position LIMIT ?`,
+          `SELECT ${EVENT_ENVELOPE} FROM events WHERE position > ? AND position <= ? AND ${filter.predicate} ORDER BY position LIMIT ?`,
         )
-        .raw(true);
+        .pluck(true);
       this.filteredPageStatements.set(filter.key, statement);
     }
     return statement;
@@ -629,18 +629,19 @@ export class SqliteEventStore extends EventStore implements SubscriptionHost {
   private prepareStatements() {
     const db = this.db;
     const raw = (sql: string): Statement => db.prepare(sql).raw(true);
+    const envelopes = (sql: string): Statement => db.prepare(sql).pluck(true);
     return {
       ping: raw('SELECT 1'),
       getStream: raw(STREAM_ROW_SQL),
-      allPage: raw(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+      allPage: envelopes(`SELECT ${EVENT_ENVELOPE} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
       headPosition: raw('SELECT max(position) FROM events'),
       typeAt: raw('SELECT type FROM events WHERE position > ? ORDER BY position LIMIT 1'),
-      streamForwards: raw(
-        `SELECT ${EVENT_COLUMNS} FROM events
+      streamForwards: envelopes(
+        `SELECT ${EVENT_ENVELOPE} FROM events
          WHERE stream = ? AND revision >= ? AND revision <= ? AND created >= ? ORDER BY revision LIMIT ?`,
       ),
-      streamBackwards: raw(
-        `SELECT ${EVENT_COLUMNS} FROM events
+      streamBackwards: envelopes(
+        `SELECT ${EVENT_ENVELOPE} FROM events
          WHERE stream = ? AND revision >= ? AND revision <= ? AND created >= ? ORDER BY revision DESC LIMIT ?`,
       ),
     };

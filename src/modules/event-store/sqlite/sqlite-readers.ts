@@ -1,6 +1,6 @@
 import { nextTurn } from '../../../common/async/next-turn';
 import type { StoredEvent } from '../event-store.port';
-import { type CompiledFilter, type EventRow, toStoredEvent } from './sqlite-event-rows';
+import { type CompiledFilter, type EventRow, rowRevision, toStoredEvent } from './sqlite-event-rows';
 
 /** One page of the log, read in one statement. */
 export interface AllPage {
@@ -149,7 +149,7 @@ export class StreamEventsIterator implements AsyncIterableIterator<StoredEvent> 
       if (rows.length === 0) return this.return();
       // A short page is the end of the stream (as it was when the page was read).
       reader.remaining = rows.length < limit ? 0 : reader.remaining - rows.length;
-      const lastRevision = rows[rows.length - 1][2];
+      const lastRevision = rowRevision(rows[rows.length - 1]);
       reader.bound = reader.forwards ? lastRevision + 1 : lastRevision - 1;
       this.rows = rows;
       this.index = 1;
