@@ -4,7 +4,7 @@ import type { StoredEvent } from '../modules/event-store/event-store.port';
 import { RetentionEvents, SUBJECT_A, SUBJECT_B } from '../modules/retention/retention-events.fixture';
 import { RetentionLedgerReader } from '../modules/retention/retention-ledger.reader';
 import { ReadModels } from './read-models';
-import { retentionLedgerProjection } from './retention-ledger.projection';
+import { epochMs, retentionLedgerProjection } from './retention-ledger.projection';
 
 const IMG1 = '11111111-1111-4111-8111-111111111111';
 const IMG2 = '22222222-2222-4222-8222-222222222222';
@@ -23,6 +23,51 @@ function ledger(events: readonly StoredEvent[]) {
   const rows = (table: string, orderBy: string) => db.prepare(`SELECT * FROM ${table} ORDER BY ${orderBy}`).all() as Record<string, unknown>[];
   return { db, reader: new RetentionLedgerReader(new ReadModels(db)), rows, items: () => rows('retention_ledger', 'rule, item') };
 }
+
+describe('epochMs', () => {
+  const parsed = (iso: string) => (Number.isFinite(Date.parse(iso)) ? Date.parse(iso) : null);
+
+  it('gives what Date.parse gives for the times the service writes, across every day and time of several years', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20_000; i++) {
+      const iso = new Date(Math.floor(random() * Date.UTC(2100, 0, 1))).toISOString();
+      expect(epochMs(iso)).toBe(Date.parse(iso));
+    }
+    for (let day = Date.UTC(2023, 11, 25); day < Date.UTC(2029, 0, 7); day += 86_400_000) {
+      for (const ms of [0, 1, 59_999, 3_599_999, 86_399_999]) expect(epochMs(new Date(day + ms).toISOString())).toBe(day + ms);
+    }
+  });
+
+  it('gives what Date.parse gives for anything else: other forms, out-of-range fields, garbage, nothing', () => {
+    const odd = [
+      '2026-02-30T00:00:00.000Z',
+      '2026-02-29T12:00:00.000Z',
+      '2026-01-31T23:59:59.999Z',
+      '2026-01-05T24:00:00.000Z',
+      '2026-01-05T23:60:00.000Z',
+      '2026-13-05T00:00:00.000Z',
+      '2026-00-05T00:00:00.000Z',
+      '0050-01-05T00:00:00.000Z',
+      '1969-12-31T23:59:59.999Z',
+      '2026-01-05T00:00:00.000z',
+      '2026-01-05t00:00:00.000Z',
+      '2026-01-05T00:00:00,000Z',
+      '2026-01-05T00:00:0a.000Z',
+      '2026-01-05 00:00:00.000Z',
+      '+02026-01-05T00:00:00.00',
+      '2026-01-05T00:00:00.000+01:00',
+      '2026-01-05T00:00:00Z',
+      '2026-01-05',
+      'Mon, 05 Jan 2026 00:00:00 GMT',
+      'not a time at all, 24 ch',
+      '',
+    ];
+    for (const iso of odd) expect([iso, epochMs(iso)]).toEqual([iso, parsed(iso)]);
+    expect(epochMs(null)).toBeNull();
+    expect(epochMs(undefined)).toBeNull();
+  });
+});
 
 describe('retention ledger projection', () => {
   it('originals: the clock starts at the upload and moves to the FIRST completed job only; the due query reads only what is due', () => {

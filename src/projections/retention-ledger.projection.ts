@@ -95,11 +95,47 @@ interface OplogMemo {
   readonly streams: Map<string, { readonly subjectId: string; lastMs: number }>;
 }
 
-/** Epoch ms of an ISO time, or null. Pure (no clock). */
+/**
+ * Epoch ms of an ISO time, or null. Pure (no clock).
+ *
+ * The times the service writes (`Date.toISOString()`: `2026-01-05T00:00:00.098Z`) are read field by
+ * field; anything else goes to Date.parse, which gives the same number for those. Every event
+ * this projection handles needs one: Date.parse took 6% of the instructions of its `apply`
+ * (callgrind, 200,000 events).
+ */
 export function epochMs(iso: string | null | undefined): number | null {
   if (!iso) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
+  const ms = iso.length === 24 ? canonicalIsoMs(iso) : NaN;
+  if (ms === ms) return ms;
+  const parsed = Date.parse(iso);
+  return Number.isFinite(parsed) ? parsed : null;
+}
+
+/** `YYYY-MM-DDTHH:mm:ss.sssZ` with every field in its plain range (year 1970 on), else NaN. */
+function canonicalIsoMs(iso: string): number {
+  if (iso.charCodeAt(4) !== 45 || iso.charCodeAt(7) !== 45 || iso.charCodeAt(10) !== 84 || iso.charCodeAt(13) !== 58) return NaN;
+  if (iso.charCodeAt(16) !== 58 || iso.charCodeAt(19) !== 46 || iso.charCodeAt(23) !== 90) return NaN;
+  const year = digits(iso, 0, 4);
+  const month = digits(iso, 5, 2);
+  const day = digits(iso, 8, 2);
+  const hour = digits(iso, 11, 2);
+  const minute = digits(iso, 14, 2);
+  const second = digits(iso, 17, 2);
+  const milli = digits(iso, 20, 3);
+  // NaN fails every comparison: a non-digit anywhere leaves the fast path.
+  if (!(year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && milli >= 0)) return NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/** The decimal number of `length` digits at `start`, or NaN if one of them is not a digit. */
+function digits(text: string, start: number, length: number): number {
+  let value = 0;
+  for (let i = start; i < start + length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return NaN;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 function closedBy(event: StoredEvent): string {
