@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../modules/event-store/event-store.port';
 import { RetentionEvents, SUBJECT_A, SUBJECT_B } from '../modules/retention/retention-events.fixture';
 import { RetentionLedgerReader } from '../modules/retention/retention-ledger.reader';
+import { ProjectionApplier } from './projection-applier';
 import { ReadModels } from './read-models';
 import { epochMs, retentionLedgerProjection } from './retention-ledger.projection';
 
@@ -209,6 +210,43 @@ describe('retention ledger projection', () => {
     const { rows } = ledger([e.faceDetectionLogged(IMG1, at(0)), e.faceDetectionLogged(IMG2, at(0), SUBJECT_B), e.subjectErased(at(1 * H))]);
     expect(rows('retention_oplog_entries', 'item').map((r) => r.subject_id)).toEqual([SUBJECT_B]);
     expect(rows('retention_oplog_streams', 'stream').map((r) => r.stream)).toEqual([`oplog-${SUBJECT_B}`]);
+  });
+
+  it('erasures give the same entries through the applier (deletions at the end of the transaction, with or without the index by subject) as one event at a time', () => {
+    const e = new RetentionEvents();
+    const events = [
+      ...Array.from({ length: 450 }, (_, i) => e.faceDetectionLogged(IMG1, at(i))), // more than the memo holds: some are written before the erasure
+      e.processingLogged(JOB, IMG2, at(500), SUBJECT_B),
+      e.subjectErased(at(1 * H)),
+      e.faceDetectionLogged(IMG1, at(1 * H + 1)), // after the erasure (only a hostile writer could): it stays
+      e.subjectErased(at(1 * H + 2), SUBJECT_B, false), // log not tombstoned: the entries stay
+      e.processingLogged(JOB, IMG2, at(1 * H + 3), SUBJECT_B),
+      e.subjectErased(at(2 * H), SUBJECT_B),
+      e.processingLogged(JOB2, IMG3, at(2 * H + 1), SUBJECT_B),
+    ];
+    const oneByOne = ledger(events);
+    const expected = oneByOne.rows('retention_oplog_entries', 'item');
+    expect(expected.map((r) => [r.subject_id, r.clock_start_ms])).toEqual([
+      [SUBJECT_A, T0 + 1 * H + 1],
+      [SUBJECT_B, T0 + 2 * H + 1],
+    ]);
+    const expectedStreams = oneByOne.rows('retention_oplog_streams', 'stream');
+    for (const [deferIndexes, perTransaction] of [
+      [true, events.length],
+      [false, events.length],
+      [false, 7],
+      [true, 7],
+    ] as const) {
+      const db = new Database(':memory:');
+      const applier = new ProjectionApplier(db, [retentionLedgerProjection], undefined, deferIndexes);
+      const indexed = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name = 'retention_oplog_entries_by_subject'`).get() as { n: number };
+      expect(indexed.n).toBe(deferIndexes ? 0 : 1);
+      for (let i = 0; i < events.length; i += perTransaction) applier.apply(events.slice(i, i + perTransaction));
+      const rows = (table: string, orderBy: string) => db.prepare(`SELECT * FROM ${table} ORDER BY ${orderBy}`).all();
+      expect(rows('retention_oplog_entries', 'item')).toEqual(expected);
+      expect(rows('retention_oplog_streams', 'stream')).toEqual(expectedStreams);
+      db.close();
+    }
   });
 
   it('counts per rule for the compliance report, with the recorded due time where present', () => {
