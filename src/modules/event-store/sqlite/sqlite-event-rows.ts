@@ -14,7 +14,10 @@ import type { EventFilter, JsonObject, StoredEvent } from '../event-store.port';
  */
 export type EventRow = string;
 
-/** The SQL of one EventRow (concat copies each part once; `||` would copy the growing text at every step). */
+/**
+ * The SQL of one EventRow (concat copies each part once; `||` would copy the growing text at every
+ * step). `concat` needs SQLite 3.44 or later: better-sqlite3 12 builds its own (3.53 here).
+ */
 export const EVENT_ENVELOPE =
   "concat('[', position, ',', revision, ',', json_quote(stream), ',', json_quote(id), ',', json_quote(type), ',', data, ',', metadata, ',', created, ']')";
 
