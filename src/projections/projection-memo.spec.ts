@@ -63,6 +63,30 @@ describe('the applier memo changes nothing a projection writes', () => {
     expect(events.some((e) => e.type === 'SubjectErased' && e.data.operationLogTombstoned === true)).toBe(true);
   });
 
+  it('subjects: an erasure of a subject whose registration is still in the memo writes the memo first', () => {
+    const subjectsProjection = ALL_PROJECTIONS.find((p) => p.name === 'subjects') as Projection;
+    const subject = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    const receiptId = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+    const log: StoredEvent[] = [];
+    const add = (type: string, data: Record<string, unknown>) => {
+      const position = BigInt(log.length + 1);
+      const occurredAt = new Date(Date.UTC(2026, 0, 5) + log.length * 1000).toISOString();
+      log.push({ id: `00000000-0000-4000-9000-${String(log.length).padStart(12, '0')}`, stream: `subject-${String(data.subjectId)}`, revision: 0n, position: { commit: position, prepare: position }, type, data: data as StoredEvent['data'], metadata: { occurredAt, actor: 'system:test' }, created: new Date(occurredAt) });
+    };
+    for (let n = 0; n < 45; n++) add('SubjectRegistered', { subjectId: subject(n), ageBasis: 'adult' });
+    add('SubjectErasureStarted', { subjectId: subject(44), receiptId }); // registered after the first 40: still in the memo
+    add('SubjectErased', { subjectId: subject(44), receiptId, erasedAt: '2026-01-06T00:00:00.000Z' });
+    add('SubjectRegistered', { subjectId: subject(44), ageBasis: 'guardian' }); // again: ignored, as one at a time
+    add('SubjectErasureStarted', { subjectId: subject(3), receiptId });
+    const direct = build(subjectsProjection, log, 'direct');
+    expect(direct.subjects.filter((row) => (row as unknown[])[1] !== 'active').map((row) => (row as unknown[]).slice(0, 2))).toEqual([
+      [subject(3), 'erasing'],
+      [subject(44), 'erased'],
+    ]);
+    expect(build(subjectsProjection, log, log.length)).toEqual(direct);
+    expect(build(subjectsProjection, log, 3)).toEqual(direct);
+  });
+
   for (const projection of ALL_PROJECTIONS) {
     it(`${projection.name}: event by event without a memo = one transaction = transactions of 7 events`, () => {
       const direct = build(projection, events, 'direct');
