@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Projection } from './projection';
-import { actorOf, insertFlatRows, occurredAt, statements, str, valuesList } from './projection';
+import { actorOf, insertFlatRows, memoRows, occurredAt, statements, str, valuesList } from './projection';
 
 /**
  * The event types that are a read of someone's facial content (or of their data as a whole):
@@ -93,7 +93,7 @@ export const accessLogProjection: Projection = {
     }
     if (resource === null || purpose === null) return;
     // Without the applier's memo (a spec calling apply alone) the row is written at once.
-    const rows = memo === undefined ? [] : rowsOf(memo);
+    const rows = memo === undefined ? [] : memoRows(memo, MEMO_KEY);
     rows.push(event.position.commit, event.position.prepare, subjectId, event.id, occurredAt(event), actor, resource, purpose, event.type);
     if (memo === undefined || rows.length >= ROWS_PER_STATEMENT * COLUMN_COUNT) writeRows(db, rows);
   },
@@ -102,16 +102,6 @@ export const accessLogProjection: Projection = {
     if (rows) writeRows(db, rows);
   },
 };
-
-/** Rows not written yet, flat (COLUMN_COUNT values each), kept in the transaction's memo. */
-function rowsOf(memo: Map<string, unknown>): unknown[] {
-  let rows = memo.get(MEMO_KEY) as unknown[] | undefined;
-  if (!rows) {
-    rows = [];
-    memo.set(MEMO_KEY, rows);
-  }
-  return rows;
-}
 
 function writeRows(db: Database, rows: unknown[]): void {
   const q = sql(db);

@@ -87,6 +87,16 @@ export function insertFlatRows(
   values.length = 0;
 }
 
+/** Rows not written yet, flat (a row's values one after the other), kept under `key` in a transaction's memo. */
+export function memoRows(memo: Map<string, unknown>, key: string): unknown[] {
+  let rows = memo.get(key) as unknown[] | undefined;
+  if (!rows) {
+    rows = [];
+    memo.set(key, rows);
+  }
+  return rows;
+}
+
 /** Creates the projection's query indexes (idempotent). */
 export function createQueryIndexes(db: Database, projection: Projection): void {
   for (const sql of projection.queryIndexes ?? []) db.exec(sql);

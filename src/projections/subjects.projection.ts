@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Projection } from './projection';
-import { insertFlatRows, occurredAt, statements, str, valuesList } from './projection';
+import { insertFlatRows, memoRows, occurredAt, statements, str, valuesList } from './projection';
 
 const REGISTER_COLUMNS = 3;
 const REGISTER_ROW = `(?, 'active', ?, ?)`;
@@ -44,7 +44,8 @@ export const subjectsProjection: Projection = {
         q.register.run(subjectId, str(event.data.ageBasis), occurredAt(event));
         return;
       }
-      const rows = registrationsOf(memo);
+      // Registrations not written yet: subject, age basis, time.
+      const rows = memoRows(memo, MEMO_KEY);
       rows.push(subjectId, str(event.data.ageBasis), occurredAt(event));
       if (rows.length >= ROWS_PER_STATEMENT * REGISTER_COLUMNS) writeRegistrations(db, rows);
       return;
@@ -68,16 +69,6 @@ export const subjectsProjection: Projection = {
     if (rows) writeRegistrations(db, rows);
   },
 };
-
-/** Registrations not written yet, flat (subject, age basis, time), kept in the transaction's memo. */
-function registrationsOf(memo: Map<string, unknown>): unknown[] {
-  let rows = memo.get(MEMO_KEY) as unknown[] | undefined;
-  if (!rows) {
-    rows = [];
-    memo.set(MEMO_KEY, rows);
-  }
-  return rows;
-}
 
 function holdsSubject(rows: readonly unknown[], subjectId: string): boolean {
   for (let at = 0; at < rows.length; at += REGISTER_COLUMNS) if (rows[at] === subjectId) return true;
