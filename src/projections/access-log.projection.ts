@@ -1,6 +1,5 @@
-import type { Database } from 'better-sqlite3';
 import type { Projection } from './projection';
-import { actorOf, insertFlatRows, memoRows, occurredAt, statements, str, valuesList } from './projection';
+import { actorOf, appendedRows, occurredAt, str } from './projection';
 
 /**
  * The event types that are a read of someone's facial content (or of their data as a whole):
@@ -10,16 +9,12 @@ import { actorOf, insertFlatRows, memoRows, occurredAt, statements, str, valuesL
  */
 export const ACCESS_EVENT_TYPES = ['ImageViewed', 'ArtworkViewed', 'DataDisclosedToProcessor', 'DataExported', 'AuditorAccessed'] as const;
 
-const COLUMNS = 'commit_position, prepare_position, subject_id, event_id, at, actor, resource, purpose, type';
-const COLUMN_COUNT = 9;
-const ROW = `(${valuesList('?', COLUMN_COUNT)})`;
-/** Rows are appended ROWS_PER_STATEMENT to a statement through the applier's memo (as the history's). */
-const ROWS_PER_STATEMENT = 40;
-const MEMO_KEY = 'access-log';
-
-const sql = statements({
-  insertOne: `INSERT INTO access_log (${COLUMNS}) VALUES ${ROW}`,
-  insertMany: `INSERT INTO access_log (${COLUMNS}) VALUES ${valuesList(ROW, ROWS_PER_STATEMENT)}`,
+/** One row per read, appended 40 to a statement through the applier's memo (as the history's). */
+const rows = appendedRows({
+  key: 'access-log',
+  table: 'access_log',
+  columns: ['commit_position', 'prepare_position', 'subject_id', 'event_id', 'at', 'actor', 'resource', 'purpose', 'type'],
+  row: '(?, ?, ?, ?, ?, ?, ?, ?, ?)',
 });
 
 /**
@@ -92,21 +87,12 @@ export const accessLogProjection: Projection = {
         return;
     }
     if (resource === null || purpose === null) return;
-    // Without the applier's memo (a spec calling apply alone) the row is written at once.
-    const rows = memo === undefined ? [] : memoRows(memo, MEMO_KEY);
-    rows.push(event.position.commit, event.position.prepare, subjectId, event.id, occurredAt(event), actor, resource, purpose, event.type);
-    if (memo === undefined || rows.length >= ROWS_PER_STATEMENT * COLUMN_COUNT) writeRows(db, rows);
+    rows.add(db, memo, event.position.commit, event.position.prepare, subjectId, event.id, occurredAt(event), actor, resource, purpose, event.type);
   },
   flush(db, memo) {
-    const rows = memo.get(MEMO_KEY) as unknown[] | undefined;
-    if (rows) writeRows(db, rows);
+    rows.write(db, memo);
   },
 };
-
-function writeRows(db: Database, rows: unknown[]): void {
-  const q = sql(db);
-  insertFlatRows(rows, COLUMN_COUNT, ROWS_PER_STATEMENT, q.insertMany, q.insertOne);
-}
 
 function prefixed(kind: string, id: unknown): string | null {
   return typeof id === 'string' ? `${kind}:${id}` : null;

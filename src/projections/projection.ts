@@ -87,14 +87,60 @@ export function insertFlatRows(
   values.length = 0;
 }
 
-/** Rows not written yet, flat (a row's values one after the other), kept under `key` in a transaction's memo. */
-export function memoRows(memo: Map<string, unknown>, key: string): unknown[] {
-  let rows = memo.get(key) as unknown[] | undefined;
-  if (!rows) {
-    rows = [];
-    memo.set(key, rows);
-  }
-  return rows;
+/** Rows appended to one table through the applier's memo (AppendedRows). */
+export interface AppendedRows {
+  /** Keeps one row's values (in `columns` order) in the memo, written when a statement's worth is kept; without a memo, writes it at once. */
+  add(db: Database, memo: Map<string, unknown> | undefined, ...values: unknown[]): void;
+  /** The rows kept in the memo and not written yet, flat. */
+  pending(memo: Map<string, unknown>): readonly unknown[];
+  /** Writes the rows kept in the memo (Projection.flush, or before a statement that must see them). */
+  write(db: Database, memo: Map<string, unknown>): void;
+}
+
+/**
+ * Rows appended to `table` through the applier's memo, under `key`, `perStatement` rows to a
+ * multi-row INSERT (about half the cost of one insert per row). `row` is one row's VALUES tuple
+ * (`add` takes one value per `?`), `tail` what follows the VALUES list (an ON CONFLICT clause).
+ */
+export function appendedRows(options: {
+  readonly key: string;
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly row: string;
+  readonly tail?: string;
+  readonly perStatement?: number;
+}): AppendedRows {
+  const perStatement = options.perStatement ?? 40;
+  const perRow = options.row.split('?').length - 1;
+  const insert = `INSERT INTO ${options.table} (${options.columns.join(', ')}) VALUES`;
+  const tail = options.tail ?? '';
+  const sql = statements({
+    one: `${insert} ${options.row} ${tail}`,
+    many: `${insert} ${valuesList(options.row, perStatement)} ${tail}`,
+  });
+  const flush = (db: Database, rows: unknown[]) => {
+    const q = sql(db);
+    insertFlatRows(rows, perRow, perStatement, q.many, q.one);
+  };
+  return {
+    add(db, memo, ...values) {
+      if (memo === undefined) return flush(db, values);
+      let rows = memo.get(options.key) as unknown[] | undefined;
+      if (rows === undefined) {
+        rows = [];
+        memo.set(options.key, rows);
+      }
+      rows.push(...values);
+      if (rows.length >= perStatement * perRow) flush(db, rows);
+    },
+    pending(memo) {
+      return (memo.get(options.key) as unknown[] | undefined) ?? [];
+    },
+    write(db, memo) {
+      const rows = memo.get(options.key) as unknown[] | undefined;
+      if (rows !== undefined) flush(db, rows);
+    },
+  };
 }
 
 /** Creates the projection's query indexes (idempotent). */
