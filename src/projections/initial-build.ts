@@ -97,8 +97,8 @@ const BUILD_PAGE_EVENTS = 1_000;
  * of builds on the bench's log: 9.57–12.68 s (median 10.20) against 9.84–12.49 s (median 10.36);
  * the worker's projections' `apply` 3-5% less time in four pairs of five.
  */
-const CALLING_LANE_BUILD_CACHE_KIB = 32_768;
-const WORKER_LANE_BUILD_CACHE_KIB = 81_920;
+export const CALLING_LANE_BUILD_CACHE_KIB = 32_768;
+export const WORKER_LANE_BUILD_CACHE_KIB = 81_920;
 /**
  * A worker lane's young generation (V8's nursery, `resourceLimits.maxYoungGenerationSizeMb`).
  * The default gives a worker thread more than it needs: the lane's objects live for one page of
@@ -247,7 +247,7 @@ export function openBuildDatabase(file: string, cacheKiB = SINGLE_LANE_BUILD_CAC
  * events it read: 4.8 to 4.9 on the calling thread, 0.6 more on a worker thread (which starts,
  * loads the modules and opens the store first).
  */
-const READ_MICROS_PER_EVENT = 4.9;
+export const READ_MICROS_PER_EVENT = 4.9;
 const WORKER_READ_MICROS_PER_EVENT = 0.6;
 /**
  * CPU microseconds the calling thread spends, once every lane is done, copying into the
