@@ -89,7 +89,11 @@ const BUILD_PAGE_EVENTS = 1_000;
  * reads a page back and writes one out. On the bench's log the ledger's lane read 3.6 GB back and
  * wrote 2.0 GB for a 230 MB file with 40 MB of cache, 1.8 and 1.0 GB with 64 MB; the calling
  * thread's lane read back 130 MB with 40 MB. Measured in three interleaved rounds, 32 and 64 MB
- * against 40 and 40: 4 to 6% less time, peak RSS 273–281 MB against 256–259 MB.
+ * against 40 and 40: 4 to 6% less time, peak RSS 273–281 MB against 256–259 MB. (Counted again
+ * with strace once the ledger's deferred erasures and query indexes were in: the worker lane read
+ * 0.6 GB back and wrote 0.5 GB with 64 MB, most of it at its end, when the query indexes' sorts
+ * read the tables again after the cache is let go; the ledger alone with 64, 128 and 256 MB read
+ * back 318, 254 and 246 MB.)
  *
  * The worker lane's 80 MB are paid for by its young generation (WORKER_YOUNG_GENERATION_MB): 16 MB
  * of young generation alone took 13 to 17 MB off the build's peak RSS at the same speed; with
