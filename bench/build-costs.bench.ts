@@ -44,11 +44,8 @@ import {
 import { createQueryIndexes, type Projection } from '../src/projections/projection';
 import { writeSyntheticLog } from '../test/support/synthetic-log';
 import { benchLine, type BenchResult } from './bench-result';
+import { REPLAY_LOG } from './replay-log';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 50_000);
-/** The replay benchmark's seed: the same log. */
-const SEED = 20260105;
 /** Lanes planned, as on the 2-core reference VM. */
 const LANES = 2;
 
@@ -115,8 +112,8 @@ async function main(): Promise<void> {
     let eventsFile = process.env.BENCH_EVENTS_FILE;
     if (!eventsFile) {
       eventsFile = join(dir, 'events.db');
-      process.stderr.write(`generating ${EVENTS.toLocaleString('en')} events across ${SUBJECTS.toLocaleString('en')} subjects…\n`);
-      writeSyntheticLog(eventsFile, { events: EVENTS, subjects: SUBJECTS, seed: SEED });
+      process.stderr.write(`generating ${REPLAY_LOG.events.toLocaleString('en')} events across ${REPLAY_LOG.subjects.toLocaleString('en')} subjects…\n`);
+      writeSyntheticLog(eventsFile, REPLAY_LOG);
     }
     const store = new SqliteEventStore({ file: eventsFile, clock: new SystemClock(), cacheKiB: SCAN_CACHE_KIB });
     const overheadNs = timerOverheadNs();

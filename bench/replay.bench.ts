@@ -35,9 +35,9 @@ import { openReadModels } from '../src/projections/initial-build';
 import { openReadModelDatabase } from '../src/projections/read-model-database';
 import { writeSyntheticLog } from '../test/support/synthetic-log';
 import { benchLine } from './bench-result';
+import { REPLAY_LOG } from './replay-log';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 50_000);
+const { events: EVENTS, subjects: SUBJECTS } = REPLAY_LOG;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const RSS_BUDGET_MB = 300;
 const RATE_TARGET = 100_000;
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     } else {
       process.stderr.write(`generating ${EVENTS.toLocaleString('en')} events across ${SUBJECTS.toLocaleString('en')} subjects…\n`);
       const t0 = process.hrtime.bigint();
-      const written = writeSyntheticLog(join(dir, 'events.db'), { events: EVENTS, subjects: SUBJECTS, seed: 20260105 });
+      const written = writeSyntheticLog(join(dir, 'events.db'), REPLAY_LOG);
       const genSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const fileMb = mb(statSync(join(dir, 'events.db')).size);
       process.stderr.write(`  ${written.events.toLocaleString('en')} events, ${written.streams.toLocaleString('en')} streams, ${fileMb} MB on disk, in ${genSeconds.toFixed(1)} s\n`);
