@@ -35,6 +35,9 @@ export const jobsProjection: Projection = {
     `CREATE INDEX IF NOT EXISTS jobs_by_subject ON jobs (subject_id, status)`,
     // The temp-file sweep's: live temporary objects by job (apply finds them by their key).
     `CREATE INDEX IF NOT EXISTS job_temp_files_live ON job_temp_files (job_id) WHERE deleted_at IS NULL`,
+    // An erasure's: the subject's jobs with live temporary objects, and what its erasure deleted
+    // (SubjectDataReadModel). Without it each erasure read the whole table.
+    `CREATE INDEX IF NOT EXISTS job_temp_files_by_subject ON job_temp_files (subject_id)`,
   ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS jobs (

@@ -8,7 +8,8 @@ import { ReadModels } from '../../../projections/read-models';
  * still held, and what the log says was deleted on erasure. Candidates only: every writer decides
  * again from the resource's own stream.
  */
-const sql = statements({
+/** The questions' SQL (exported for the spec that checks every one is answered from an index). */
+export const SUBJECT_DATA_SQL = {
   storedImages: `SELECT image_id FROM images WHERE subject_id = ? AND status = 'stored' ORDER BY uploaded_at, image_id`,
   storedImagesOfPurpose: `SELECT image_id FROM images WHERE subject_id = ? AND purpose = ? AND status = 'stored' ORDER BY uploaded_at, image_id`,
   storedArtworks: `SELECT artwork_id FROM artworks WHERE subject_id = ? AND status = 'stored' ORDER BY created_at, artwork_id`,
@@ -18,7 +19,8 @@ const sql = statements({
   tempErased: `SELECT COUNT(*) FROM job_temp_files WHERE subject_id = ? AND deleted_reason = 'erasure'`,
   jobsCancelled: `SELECT COUNT(*) FROM jobs WHERE subject_id = ? AND cancel_reason = 'erasure'`,
   erasing: `SELECT subject_id FROM subjects WHERE status = 'erasing' ORDER BY subject_id LIMIT ?`,
-});
+} as const;
+const sql = statements(SUBJECT_DATA_SQL);
 
 @Injectable()
 export class SubjectDataReadModel {

@@ -1,0 +1,89 @@
+import type { Database } from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JsonObject, StoredEvent } from '../../event-store/event-store.port';
+import { ALL_PROJECTIONS } from '../../../projections';
+import { ProjectionApplier } from '../../../projections/projection-applier';
+import { openReadModelDatabase } from '../../../projections/read-model-database';
+import { ReadModels } from '../../../projections/read-models';
+import { SUBJECT_DATA_SQL, SubjectDataReadModel } from './subject-data.read-model';
+
+const alice = '0a000000-0000-4000-8000-000000000001';
+const bob = '0b000000-0000-4000-8000-000000000002';
+const job = (n: number) => `0c000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const image = (n: number) => `0d000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+let position = 0;
+function stored(stream: string, type: string, data: JsonObject): StoredEvent {
+  position++;
+  const at = new Date(Date.parse('2026-03-02T02:00:00.000Z') + position * 1000);
+  return {
+    id: `00000000-0000-4000-8000-${String(position).padStart(12, '0')}`,
+    stream,
+    revision: 0n,
+    position: { commit: BigInt(position), prepare: BigInt(position) },
+    type,
+    data,
+    metadata: { occurredAt: at.toISOString(), actor: 'system:test' },
+    created: at,
+  };
+}
+
+function tempFile(subjectId: string, jobNumber: number, name: string, created: boolean, reason?: string): StoredEvent {
+  const data: JsonObject = { jobId: job(jobNumber), subjectId, objectKey: `tmp/${subjectId}/${job(jobNumber)}/${name}` };
+  if (created) return stored(`job-${job(jobNumber)}`, 'TempFileCreated', { ...data, kind: 'intermediate', size: 10 });
+  return stored(`job-${job(jobNumber)}`, 'TempFileDeleted', { ...data, reason: reason ?? 'retention' });
+}
+
+describe('SubjectDataReadModel', () => {
+  let db: Database;
+  let model: SubjectDataReadModel;
+
+  beforeEach(() => {
+    position = 0;
+    db = openReadModelDatabase(':memory:');
+    const applier = new ProjectionApplier(db, ALL_PROJECTIONS);
+    applier.apply([
+      stored(`subject-${alice}`, 'SubjectRegistered', { subjectId: alice, ageBasis: 'self-declared-adult' }),
+      stored(`subject-${bob}`, 'SubjectRegistered', { subjectId: bob, ageBasis: 'self-declared-adult' }),
+      ...[1, 2, 3].map((n) => stored(`job-${job(n)}`, 'JobQueued', { jobId: job(n), subjectId: n < 3 ? alice : bob, imageId: image(n), purpose: 'erase-pen' })),
+      tempFile(alice, 1, 'a', true),
+      tempFile(alice, 1, 'b', true),
+      tempFile(alice, 2, 'a', true),
+      tempFile(bob, 3, 'a', true),
+      tempFile(alice, 2, 'a', false, 'erasure'),
+      tempFile(alice, 1, 'a', false),
+      stored(`subject-${alice}`, 'SubjectErasureStarted', { subjectId: alice, receiptId: 'r-1' }),
+    ]);
+    model = new SubjectDataReadModel(new ReadModels(db));
+  });
+
+  afterEach(() => db.close());
+
+  it('answers from the events: jobs with live temporary objects, erasure counts, erasures under way', () => {
+    expect(model.jobsWithLiveTempFiles(alice)).toEqual([job(1)]);
+    expect(model.jobsWithLiveTempFiles(bob)).toEqual([job(3)]);
+    expect(model.erasedCounts(alice)).toEqual({ images: 0, artworks: 0, tempFiles: 1, jobsCancelled: 0 });
+    expect(model.erasingSubjects()).toEqual([alice]);
+  });
+
+  // Each question is asked on the event loop (an erasure, the recovery sweep): none may read a
+  // whole table or a whole index, whose size grows with every subject the service has known. A
+  // scan is allowed over a partial index only (it holds a backlog: the erasures under way).
+  it.each(Object.entries(SUBJECT_DATA_SQL))('%s is answered by a search, not by reading a whole table', (_name, query) => {
+    const parameters = Array.from({ length: query.split('?').length - 1 }, () => 'x');
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${query}`).all(...parameters) as { detail: string }[]).map((step) => step.detail);
+    const reads = plan.filter((detail) => /^(SCAN|SEARCH) /.test(detail));
+    expect(reads.length).toBeGreaterThan(0);
+    const wholeReads = reads.filter((detail) => {
+      if (detail.startsWith('SEARCH ')) return false;
+      const scan = /^SCAN (\w+) USING (?:COVERING )?INDEX (\w+)/.exec(detail);
+      return scan === null || !isPartialIndex(scan[1], scan[2]);
+    });
+    expect(wholeReads).toEqual([]);
+  });
+
+  function isPartialIndex(table: string, index: string): boolean {
+    const indexes = db.prepare(`SELECT name, partial FROM pragma_index_list(?)`).all(table) as { name: string; partial: number }[];
+    return indexes.some((row) => row.name === index && row.partial === 1);
+  }
+});
