@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../modules/config/app-config';
-import type { JsonObject, StoredEvent } from '../modules/event-store/event-store.port';
 import { ArtworksReadModel } from '../modules/facial-data/artworks/artworks.read-model';
 import { ImagesReadModel } from '../modules/facial-data/images/images.read-model';
 import { artworksProjection } from './artworks.projection';
+import { storedEventLog } from '../../test/support/stored-events';
 import { imagesProjection } from './images.projection';
 import { ReadModels } from './read-models';
 
@@ -15,20 +15,7 @@ const IMG2 = '22222222-2222-4222-8222-222222222222';
 const ART = '33333333-3333-4333-8333-333333333333';
 const JOB = '44444444-4444-4444-8444-444444444444';
 
-let seq = 0;
-function stored(stream: string, type: string, data: JsonObject, occurredAt: string): StoredEvent {
-  seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
-    stream,
-    revision: 0n,
-    position: { commit: BigInt(seq), prepare: BigInt(seq) },
-    type,
-    data,
-    metadata: { occurredAt, actor: `subject:${A}` },
-    created: new Date(occurredAt),
-  };
-}
+const stored = storedEventLog(`subject:${A}`);
 
 const uploaded = (imageId: string, subjectId: string, at: string) =>
   stored(`image-${imageId}`, 'ImageUploaded', {

@@ -5,6 +5,7 @@ import { ALL_PROJECTIONS } from '../../../projections';
 import { ProjectionApplier } from '../../../projections/projection-applier';
 import { openReadModelDatabase } from '../../../projections/read-model-database';
 import { ReadModels } from '../../../projections/read-models';
+import { storedEventLog } from '../../../../test/support/stored-events';
 import { SUBJECT_DATA_SQL, SubjectDataReadModel } from './subject-data.read-model';
 
 const alice = '0a000000-0000-4000-8000-000000000001';
@@ -12,20 +13,12 @@ const bob = '0b000000-0000-4000-8000-000000000002';
 const job = (n: number) => `0c000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const image = (n: number) => `0d000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-let position = 0;
+const log = storedEventLog('system:test');
+let second = 0;
+/** The next event of the spec's log, a second after the last. */
 function stored(stream: string, type: string, data: JsonObject): StoredEvent {
-  position++;
-  const at = new Date(Date.parse('2026-03-02T02:00:00.000Z') + position * 1000);
-  return {
-    id: `00000000-0000-4000-8000-${String(position).padStart(12, '0')}`,
-    stream,
-    revision: 0n,
-    position: { commit: BigInt(position), prepare: BigInt(position) },
-    type,
-    data,
-    metadata: { occurredAt: at.toISOString(), actor: 'system:test' },
-    created: at,
-  };
+  second++;
+  return log(stream, type, data, new Date(Date.parse('2026-03-02T02:00:00.000Z') + second * 1000).toISOString());
 }
 
 function tempFile(subjectId: string, jobNumber: number, name: string, created: boolean, reason?: string): StoredEvent {
@@ -39,7 +32,6 @@ describe('SubjectDataReadModel', () => {
   let model: SubjectDataReadModel;
 
   beforeEach(() => {
-    position = 0;
     db = openReadModelDatabase(':memory:');
     const applier = new ProjectionApplier(db, ALL_PROJECTIONS);
     applier.apply([
