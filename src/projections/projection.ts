@@ -143,9 +143,23 @@ export function appendedRows(options: {
   };
 }
 
-/** Creates the projection's query indexes (idempotent). */
+/**
+ * Creates the projection's query indexes (idempotent). A new index on a full table is one sort of
+ * the table: on a connection keeping temporary storage in memory (a live read-model connection),
+ * it is made with temporary files, so that the sort does not take as much memory as the table
+ * (outside a transaction only: SQLite does not change the setting inside one, and a transaction
+ * creating indexes is the one that creates their empty tables, or a build's own connection).
+ */
 export function createQueryIndexes(db: Database, projection: Projection): void {
-  for (const sql of projection.queryIndexes ?? []) db.exec(sql);
+  const statements = projection.queryIndexes ?? [];
+  if (statements.length === 0) return;
+  const inMemory = !db.inTransaction && !db.memory && Number(db.pragma('temp_store', { simple: true })) === 2;
+  if (inMemory) db.pragma('temp_store = FILE');
+  try {
+    for (const sql of statements) db.exec(sql);
+  } finally {
+    if (inMemory) db.pragma('temp_store = MEMORY');
+  }
 }
 
 export function dropTables(db: Database, projection: Projection): void {
