@@ -33,6 +33,10 @@ export const requestsProjection: Projection = {
   queryIndexes: [
     'CREATE INDEX IF NOT EXISTS rights_requests_by_subject ON rights_requests (subject_id, commit_position, prepare_position)',
     'CREATE INDEX IF NOT EXISTS rights_requests_open ON rights_requests (status, due_at)',
+    // The DPO's and the auditors' lists, in log order, all or of one status: read in that order
+    // up to the page's end instead of sorting every request (of the status) at each call.
+    'CREATE INDEX IF NOT EXISTS rights_requests_by_position ON rights_requests (commit_position, prepare_position)',
+    'CREATE INDEX IF NOT EXISTS rights_requests_by_status ON rights_requests (status, commit_position, prepare_position)',
   ],
   setup(db) {
     db.exec(`CREATE TABLE IF NOT EXISTS rights_requests (

@@ -49,7 +49,8 @@ const OPLOG_MEMO_KEY = 'oplog';
 /** Erased subjects whose entries' deletion waits for the end of the transaction, at most. */
 const OPLOG_MEMO_ERASED = 10_000;
 
-const sql = statements({
+/** The projection's SQL (exported for the spec that checks how each statement is answered). */
+export const RETENTION_LEDGER_SQL = {
   insertItem: `INSERT INTO retention_ledger (rule, item, subject_id, resource, purpose, object_key, clock_start, clock_start_ms, clock_source, state)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
                ON CONFLICT(rule, item) DO NOTHING`,
@@ -66,9 +67,12 @@ const sql = statements({
                    WHERE rule = 'temp-files' AND resource = ? AND clock_start_ms IS NULL`,
   close: `UPDATE retention_ledger SET state = 'done', done_at = ?, done_ms = ?, closed_by = ?, recorded_due_at = ?, recorded_due_ms = ?
           WHERE rule = ? AND item = ? AND state = 'pending'`,
-  consentWithdrawn: `UPDATE retention_ledger SET withdrawn_at = ?, withdrawn_ms = ?
+  // A consent change finds the subject's originals of the purpose through the index made for it:
+  // SQLite's planner preferred the pending rows' index (every original awaiting its deletion) once
+  // the query indexes were there, 20.8 ms per withdrawal on the bench's log against 2.7 µs.
+  consentWithdrawn: `UPDATE retention_ledger INDEXED BY retention_ledger_originals_by_subject SET withdrawn_at = ?, withdrawn_ms = ?
                      WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NULL`,
-  consentGranted: `UPDATE retention_ledger SET withdrawn_at = NULL, withdrawn_ms = NULL
+  consentGranted: `UPDATE retention_ledger INDEXED BY retention_ledger_originals_by_subject SET withdrawn_at = NULL, withdrawn_ms = NULL
                    WHERE subject_id = ? AND rule = 'original-after-processing' AND purpose = ? AND state = 'pending' AND withdrawn_ms IS NOT NULL`,
   oplogStream: `INSERT INTO retention_oplog_streams (stream, subject_id, last_entry_ms) VALUES (?, ?, ?)
                 ON CONFLICT(stream) DO UPDATE SET last_entry_ms = MAX(last_entry_ms, excluded.last_entry_ms)`,
@@ -83,7 +87,8 @@ const sql = statements({
   oplogEntry: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS.join(', ')}) VALUES ${OPLOG_ROW} ON CONFLICT(item) DO NOTHING`,
   oplogEntries: `INSERT INTO retention_oplog_entries (${OPLOG_ENTRY_COLUMNS.join(', ')})
                  VALUES ${valuesList(OPLOG_ROW, OPLOG_ROWS_PER_STATEMENT)} ON CONFLICT(item) DO NOTHING`,
-});
+} as const;
+const sql = statements(RETENTION_LEDGER_SQL);
 
 /**
  * Operation-log entries (a third of the events this projection handles) go through the applier's

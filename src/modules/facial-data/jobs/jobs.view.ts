@@ -59,19 +59,24 @@ const COLUMNS = 'job_id, subject_id, image_id, purpose, status, attempts, lease_
 /**
  * Queries over the jobs projection (`src/projections/jobs.projection.ts`). A view may lag the log
  * by a few milliseconds: every writer re-reads the job's stream before it decides, so the view
- * only chooses candidates, never outcomes.
+ * only chooses candidates, never outcomes. The SQL is exported for the spec that checks how
+ * SQLite answers it.
  */
-const sql = statements({
+export const JOBS_VIEW_SQL = {
   byId: `SELECT ${COLUMNS} FROM jobs WHERE job_id = ?`,
   runnable: `SELECT ${COLUMNS} FROM jobs
              WHERE status = 'queued' OR (status = 'running' AND (lease_until IS NULL OR lease_until <= ?))
              ORDER BY queued_at, job_id LIMIT ?`,
   unfinished: `SELECT ${COLUMNS} FROM jobs WHERE subject_id = ? AND status IN ('queued', 'running') ORDER BY queued_at, job_id`,
-  finishedWithTemp: `SELECT DISTINCT t.job_id AS job_id FROM job_temp_files t JOIN jobs j ON j.job_id = t.job_id
+  // From the live temporary objects (a partial index: the backlog) to their jobs, never from every
+  // finished job the service has run: CROSS JOIN keeps that order. SQLite's planner started from
+  // the jobs by status, which read every finished job at each sweep (23 ms for 67,000 jobs).
+  finishedWithTemp: `SELECT DISTINCT t.job_id AS job_id FROM job_temp_files t CROSS JOIN jobs j ON j.job_id = t.job_id
                      WHERE t.deleted_at IS NULL AND j.status IN ('completed', 'failed', 'cancelled')
                      ORDER BY t.job_id LIMIT ?`,
   liveTemp: `SELECT object_key FROM job_temp_files WHERE job_id = ? AND deleted_at IS NULL ORDER BY object_key`,
-});
+} as const;
+const sql = statements(JOBS_VIEW_SQL);
 
 /**
  * Queries over the jobs projection (`src/projections/jobs.projection.ts`). A view may lag the log

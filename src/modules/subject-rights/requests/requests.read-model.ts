@@ -98,7 +98,8 @@ interface Row {
 }
 
 const ORDER = 'ORDER BY commit_position, prepare_position';
-const sql = statements({
+/** The read model's SQL (exported for the spec that checks how each one is answered). */
+export const REQUESTS_SQL = {
   bySubject: `SELECT * FROM rights_requests WHERE subject_id = ? ${ORDER}`,
   one: `SELECT * FROM rights_requests WHERE request_id = ?`,
   all: `SELECT * FROM rights_requests ${ORDER} LIMIT ?`,
@@ -109,7 +110,8 @@ const sql = statements({
   stuck: `SELECT request_id, subject_id, due_at, step, step_at, needs_decision FROM rights_requests
           WHERE status = 'in-progress' AND step_at IS NOT NULL AND step_at <= ? ORDER BY step_at, request_id LIMIT ?`,
   openOfSubject: `SELECT request_id FROM rights_requests WHERE subject_id = ? AND status IN ('received', 'in-progress') ${ORDER}`,
-});
+} as const;
+const sql = statements(REQUESTS_SQL);
 
 /** Queries over the requests projection (src/projections/requests.projection.ts), decrypting personal fields for those entitled to them. */
 @Injectable()
