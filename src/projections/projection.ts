@@ -147,8 +147,9 @@ export function appendedRows(options: {
  * Creates the projection's query indexes (idempotent). A new index on a full table is one sort of
  * the table: on a connection keeping temporary storage in memory (a live read-model connection),
  * it is made with temporary files, so that the sort does not take as much memory as the table
- * (outside a transaction only: SQLite does not change the setting inside one, and a transaction
- * creating indexes is the one that creates their empty tables, or a build's own connection).
+ * (outside a transaction only: SQLite may refuse to change the setting inside one, and a
+ * transaction creating indexes is the one that creates their empty tables, or a build's own
+ * connection).
  */
 export function createQueryIndexes(db: Database, projection: Projection): void {
   const statements = projection.queryIndexes ?? [];

@@ -56,12 +56,7 @@ function toRecord(row: JobRow): JobRecord {
 
 const COLUMNS = 'job_id, subject_id, image_id, purpose, status, attempts, lease_until, artwork_id, error_code, error_message, cancel_reason, queued_at, ended_at';
 
-/**
- * Queries over the jobs projection (`src/projections/jobs.projection.ts`). A view may lag the log
- * by a few milliseconds: every writer re-reads the job's stream before it decides, so the view
- * only chooses candidates, never outcomes. The SQL is exported for the spec that checks how
- * SQLite answers it.
- */
+/** The view's SQL (exported for the spec that checks how SQLite answers it). */
 export const JOBS_VIEW_SQL = {
   byId: `SELECT ${COLUMNS} FROM jobs WHERE job_id = ?`,
   runnable: `SELECT ${COLUMNS} FROM jobs
@@ -70,7 +65,7 @@ export const JOBS_VIEW_SQL = {
   unfinished: `SELECT ${COLUMNS} FROM jobs WHERE subject_id = ? AND status IN ('queued', 'running') ORDER BY queued_at, job_id`,
   // From the live temporary objects (a partial index: the backlog) to their jobs, never from every
   // finished job the service has run: CROSS JOIN keeps that order. SQLite's planner started from
-  // the jobs by status, which read every finished job at each sweep (23 ms for 67,000 jobs).
+  // the jobs by status, which read every finished job at each sweep (19–23 ms for 67,000 jobs).
   finishedWithTemp: `SELECT DISTINCT t.job_id AS job_id FROM job_temp_files t CROSS JOIN jobs j ON j.job_id = t.job_id
                      WHERE t.deleted_at IS NULL AND j.status IN ('completed', 'failed', 'cancelled')
                      ORDER BY t.job_id LIMIT ?`,
