@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS_VIEW_SQL } from '../../src/modules/facial-data/jobs/jobs.view';
+import { SUBJECT_DATA_SQL } from '../../src/modules/subject-rights/erase-account/subject-data.read-model';
 import { REQUESTS_SQL } from '../../src/modules/subject-rights/requests/requests.read-model';
 import { ALL_PROJECTIONS } from '../../src/projections';
 import { ProjectionApplier } from '../../src/projections/projection-applier';
@@ -41,6 +42,25 @@ describe('read-model query plans', () => {
     // The partial index is in job order: DISTINCT and ORDER BY need no sort, so LIMIT stops the scan.
     expect(steps.filter((step) => step.startsWith('USE TEMP B-TREE'))).toEqual([]);
   });
+
+  // Each of an erasure's questions (and the recovery sweep's) is asked on the event loop: none may
+  // read a whole table or a whole index, whose size grows with every subject the service has known.
+  // A scan is allowed over a partial index only (it holds a backlog: the erasures under way).
+  it.each(Object.entries(SUBJECT_DATA_SQL))('SubjectDataReadModel: %s is answered by a search, not by reading a whole table', (_name, query) => {
+    const reads = plan(query).filter((detail) => /^(SCAN|SEARCH) /.test(detail));
+    expect(reads.length).toBeGreaterThan(0);
+    const wholeReads = reads.filter((detail) => {
+      if (detail.startsWith('SEARCH ')) return false;
+      const scan = /^SCAN (\w+) USING (?:COVERING )?INDEX (\w+)/.exec(detail);
+      return scan === null || !isPartialIndex(scan[1], scan[2]);
+    });
+    expect(wholeReads).toEqual([]);
+  });
+
+  function isPartialIndex(table: string, index: string): boolean {
+    const indexes = db.prepare(`SELECT name, partial FROM pragma_index_list(?)`).all(table) as { name: string; partial: number }[];
+    return indexes.some((row) => row.name === index && row.partial === 1);
+  }
 
   it.each(['all', 'byStatus'] as const)('the DPO’s list (%s) is read in log order up to its limit, without sorting every request', (name) => {
     const steps = plan(REQUESTS_SQL[name]);

@@ -6,7 +6,7 @@ import { ProjectionApplier } from '../../../projections/projection-applier';
 import { openReadModelDatabase } from '../../../projections/read-model-database';
 import { ReadModels } from '../../../projections/read-models';
 import { storedEventLog } from '../../../../test/support/stored-events';
-import { SUBJECT_DATA_SQL, SubjectDataReadModel } from './subject-data.read-model';
+import { SubjectDataReadModel } from './subject-data.read-model';
 
 const alice = '0a000000-0000-4000-8000-000000000001';
 const bob = '0b000000-0000-4000-8000-000000000002';
@@ -57,25 +57,4 @@ describe('SubjectDataReadModel', () => {
     expect(model.erasedCounts(alice)).toEqual({ images: 0, artworks: 0, tempFiles: 1, jobsCancelled: 0 });
     expect(model.erasingSubjects()).toEqual([alice]);
   });
-
-  // Each question is asked on the event loop (an erasure, the recovery sweep): none may read a
-  // whole table or a whole index, whose size grows with every subject the service has known. A
-  // scan is allowed over a partial index only (it holds a backlog: the erasures under way).
-  it.each(Object.entries(SUBJECT_DATA_SQL))('%s is answered by a search, not by reading a whole table', (_name, query) => {
-    const parameters = Array.from({ length: query.split('?').length - 1 }, () => 'x');
-    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${query}`).all(...parameters) as { detail: string }[]).map((step) => step.detail);
-    const reads = plan.filter((detail) => /^(SCAN|SEARCH) /.test(detail));
-    expect(reads.length).toBeGreaterThan(0);
-    const wholeReads = reads.filter((detail) => {
-      if (detail.startsWith('SEARCH ')) return false;
-      const scan = /^SCAN (\w+) USING (?:COVERING )?INDEX (\w+)/.exec(detail);
-      return scan === null || !isPartialIndex(scan[1], scan[2]);
-    });
-    expect(wholeReads).toEqual([]);
-  });
-
-  function isPartialIndex(table: string, index: string): boolean {
-    const indexes = db.prepare(`SELECT name, partial FROM pragma_index_list(?)`).all(table) as { name: string; partial: number }[];
-    return indexes.some((row) => row.name === index && row.partial === 1);
-  }
 });

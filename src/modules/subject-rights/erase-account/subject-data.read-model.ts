@@ -6,8 +6,9 @@ import { ReadModels } from '../../../projections/read-models';
 /**
  * Read-only questions over the other contexts' read models (images, artworks, jobs, subjects) that erasure and the withdrawal cascade ask: which of a subject's resources are
  * still held, and what the log says was deleted on erasure. Candidates only: every writer decides
- * again from the resource's own stream. Their SQL is exported for the spec that checks that each
- * one is answered by a search, not by reading a whole table.
+ * again from the resource's own stream. Their SQL is exported for the query-plan spec
+ * (test/projections/read-model-query-plans.spec.ts): each is answered by a search, not by reading a
+ * whole table.
  */
 export const SUBJECT_DATA_SQL = {
   storedImages: `SELECT image_id FROM images WHERE subject_id = ? AND status = 'stored' ORDER BY uploaded_at, image_id`,
